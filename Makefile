@@ -1,0 +1,48 @@
+# Kreiswissen – set-up, demo, tests and benchmarks. See README.md.
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+KW     := $(VENV)/bin/kreiswissen
+DATASET ?= xquad_de
+DATA_DIR ?= ../shared/data
+
+.PHONY: install demo test lint bench-retrieval bench-latency bench-ingest bench-questions clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml scripts/install-system-deps.sh
+	./scripts/install-system-deps.sh
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: install
+	HF_HUB_OFFLINE=1 $(KW) ingest samples/statutes
+	HF_HUB_OFFLINE=1 $(KW) ask "Wie hoch ist die Hundesteuer für einen zweiten Hund in Bad Boll?"
+	HF_HUB_OFFLINE=1 $(KW) ask "Wann muss ich in Aichelberg morgens Schnee räumen?"
+	HF_HUB_OFFLINE=1 $(KW) ask "Wie lange ist die Ruhezeit für Erdbestattungen in Bad Boll?"
+	HF_HUB_OFFLINE=1 $(KW) ask "Was kostet ein neuer Reisepass?"
+	HF_HUB_OFFLINE=1 $(KW) search "Gebühren Kindergarten Eschenbach" --top-k 3
+
+test: install
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
+
+lint: install
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/mypy src
+
+bench-retrieval: install
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/retrieval.py --dataset $(DATASET) --data-dir $(DATA_DIR)
+
+bench-latency: install
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/latency.py
+
+bench-ingest: install
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/ingest.py
+
+bench-questions: install
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/sample_questions.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,134 @@
+"""Extractive answers: the best sentences of the best passages, with numbered citations, or a refusal.
+
+No language model is involved, so every word of the answer is a verbatim quote from a document the
+principal may read. Whether to answer at all is decided by a calibrated confidence over retrieval
+signals (query coverage, dense similarity, lexical/dense agreement), not by a raw similarity cut-off.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+from kreiswissen.search.hybrid import Searcher, SearchResult
+from kreiswissen.search.models import SearchFilters, SearchHit
+from kreiswissen.security.principal import Principal
+from kreiswissen.text.analyzer import index_terms, query_terms
+from kreiswissen.text.sentences import split_sentences
+
+REFUSAL = "Dazu habe ich in den freigegebenen Dokumenten nichts gefunden."
+MAX_SENTENCES = 3
+PASSAGES_CONSIDERED = 4
+
+# Logistic confidence over retrieval signals; calibrated on benchmarks/data/sample_questions.jsonl
+# with benchmarks/answer_quality.py (see docs/retrieval.md).
+CONF_BIAS = -9.0
+CONF_COVERAGE = 6.0
+CONF_DENSE = 6.0
+CONF_AGREEMENT = 1.0
+
+_QUANTITY_QUESTION = re.compile(r"\b(wie\s+(hoch|viel|teuer|lange|oft|groß|gross)|betrag|kosten|gebühr|frist)",
+                                re.IGNORECASE)
+_NUMBER = re.compile(r"\d")
+
+
+@dataclass
+class Answer:
+    question: str
+    answered: bool
+    answer: str
+    citations: list[SearchHit]
+    confidence: float
+    search: SearchResult | None = field(default=None, repr=False)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "answered": self.answered,
+            "answer": self.answer,
+            "citations": [c.to_json() for c in self.citations],
+            "confidence": round(self.confidence, 4),
+        }
+
+
+def confidence(signals: dict[str, float]) -> float:
+    z = (CONF_BIAS + CONF_COVERAGE * signals.get("coverage", 0.0) + CONF_DENSE * signals.get("dense", 0.0)
+         + CONF_AGREEMENT * signals.get("agreement", 0.0))
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def _segments(text: str) -> list[str]:
+    """Sentences, keeping list items (one per line in our chunks) apart."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        out.extend(s for s in split_sentences(line) if len(s) > 3)
+    return out
+
+
+def select_sentences(question: str, hits: list[SearchHit]) -> list[tuple[int, str]]:
+    """(hit index, sentence) of the best-supported sentences, in reading order of the sources."""
+    q_terms = {t for t, w in query_terms(question).items() if w >= 0.5}
+    wants_number = bool(_QUANTITY_QUESTION.search(question))
+    scored: list[tuple[float, int, int, str]] = []
+    for h_idx, hit in enumerate(hits[:PASSAGES_CONSIDERED]):
+        context = set(index_terms(hit.chunk.section or ""))
+        rank_prior = 1.0 / (1 + h_idx)
+        for s_idx, sentence in enumerate(_segments(hit.chunk.text)):
+            terms = set(index_terms(sentence))
+            if not terms:
+                continue
+            overlap = len(q_terms & (terms | context)) / max(1, len(q_terms))
+            direct = len(q_terms & terms) / max(1, len(q_terms))
+            score = overlap + direct + 0.6 * rank_prior
+            if wants_number and _NUMBER.search(sentence):
+                score += 0.4
+            scored.append((score, h_idx, s_idx, sentence))
+    if not scored:
+        return []
+    scored.sort(key=lambda x: -x[0])
+    best = scored[0][0]
+    chosen = [s for s in scored[:MAX_SENTENCES] if s[0] >= 0.7 * best]
+    chosen.sort(key=lambda x: (x[1], x[2]))
+    return [(h, s) for _, h, _, s in chosen]
+
+
+def compose(question: str, hits: list[SearchHit]) -> tuple[str, list[SearchHit]]:
+    """The answer text with [n] markers and the cited hits, renumbered in citation order."""
+    selected = select_sentences(question, hits)
+    order: list[int] = []
+    for h_idx, _ in selected:
+        if h_idx not in order:
+            order.append(h_idx)
+    number = {h: i + 1 for i, h in enumerate(order)}
+    lines: list[str] = []
+    current = None
+    for h_idx, sentence in selected:
+        hit = hits[h_idx]
+        if h_idx != current:
+            where = hit.chunk.section or hit.document.title
+            page = f", S. {hit.chunk.page}" if hit.chunk.page else ""
+            lines.append(f"Laut „{hit.document.title}“ ({where.split(' › ')[-1]}{page}):")
+            current = h_idx
+        lines.append(f"„{sentence}“ [{number[h_idx]}]")
+    citations = []
+    for i, h_idx in enumerate(order):
+        hit = hits[h_idx]
+        citations.append(SearchHit(rank=i + 1, score=hit.score, document=hit.document, chunk=hit.chunk,
+                                   signals=hit.signals))
+    return "\n".join(lines), citations
+
+
+class ExtractiveAnswerer:
+    def __init__(self, searcher: Searcher, threshold: float = 0.5) -> None:
+        self.searcher = searcher
+        self.threshold = threshold
+
+    def ask(self, question: str, principal: Principal, filters: SearchFilters | None = None) -> Answer:
+        result = self.searcher.search(question, principal, top_k=8, filters=filters)
+        conf = confidence(result.signals)
+        if not result.hits or conf < self.threshold:
+            return Answer(question, False, REFUSAL, [], conf, result)
+        text, citations = compose(question, result.hits)
+        if not citations:
+            return Answer(question, False, REFUSAL, [], conf, result)
+        return Answer(question, True, text, citations, conf, result)

@@ -1,0 +1,96 @@
+"""One settings object for the whole application.
+
+Values come from ``KREISWISSEN_*`` environment variables and, optionally, a TOML file
+(``$KREISWISSEN_HOME/kreiswissen.toml`` or the path in ``KREISWISSEN_CONFIG``).
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME", Path.home() / ".local" / "share")) / "kreiswissen"
+
+
+def _config_file() -> Path:
+    explicit = os.environ.get("KREISWISSEN_CONFIG")
+    if explicit:
+        return Path(explicit)
+    home = os.environ.get("KREISWISSEN_HOME")
+    return (Path(home) if home else default_home()) / "kreiswissen.toml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KREISWISSEN_", extra="ignore")
+
+    home: Path = Field(default_factory=default_home)
+    # Application connection (a non-owner role). Empty: start the embedded PostgreSQL in $home/db.
+    database_url: str | None = None
+    # Owner connection used only for migrations; defaults to database_url.
+    database_admin_url: str | None = None
+
+    # Embeddings: "e5" (packaged multilingual-e5-small), "use" (packaged USE multilingual), "openai" (HTTP).
+    embedder: Literal["e5", "use", "openai"] = "e5"
+    embedding_base_url: str | None = None
+    embedding_model: str | None = None
+    embedding_api_key: str | None = None
+    embedding_timeout_s: float = 60.0
+    embedding_batch_size: int = 16
+    threads: int | None = None
+
+    # Ingestion limits.
+    max_file_bytes: int = 200 * 1024 * 1024
+    max_unpacked_bytes: int = 500 * 1024 * 1024
+    max_compression_ratio: float = 200.0
+    ocr_languages: str = "deu"
+    ocr_dpi: int = 300
+
+    # Chunking.
+    chunk_max_chars: int = 900
+    chunk_min_chars: int = 200
+
+    # Retrieval.
+    candidates: int = 60
+    rrf_k: int = 60
+    answer_threshold: float = 0.5
+
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = _config_file()
+        if path.is_file():
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @property
+    def db_dir(self) -> Path:
+        return self.home / "db"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.home / "cache"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

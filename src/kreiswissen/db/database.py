@@ -1,0 +1,141 @@
+"""Connections: the embedded or configured PostgreSQL, bootstrap, and principal-scoped transactions."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+
+from kreiswissen.config import Settings
+from kreiswissen.db.embedded import APP_ROLE, DATABASE, start_embedded, with_user_and_db
+from kreiswissen.db.migrate import migrate
+from kreiswissen.errors import BackendUnavailable
+from kreiswissen.security.principal import Principal
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ConnectionInfo:
+    app_url: str
+    admin_url: str
+    embedded: bool
+
+
+def _unavailable(exc: Exception, what: str) -> BackendUnavailable:
+    return BackendUnavailable(
+        f"{what}: {exc}",
+        user_message=f"Die Datenbank ist nicht erreichbar ({what}). Bitte später erneut versuchen "
+        "oder die Administration informieren.",
+    )
+
+
+def _bootstrap_embedded(settings: Settings) -> ConnectionInfo:
+    super_uri = start_embedded(settings.db_dir)
+    try:
+        with psycopg.connect(super_uri, autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (APP_ROLE,)).fetchone() is None:
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE").format(
+                        sql.Identifier(APP_ROLE)
+                    )
+                )
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,)).fetchone() is None:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE)))
+    except psycopg.Error as exc:
+        raise _unavailable(exc, "Bootstrap der eingebetteten Datenbank") from exc
+    admin = with_user_and_db(super_uri, "postgres", DATABASE)
+    app = with_user_and_db(super_uri, APP_ROLE, DATABASE)
+    return ConnectionInfo(app_url=app, admin_url=admin, embedded=True)
+
+
+def resolve(settings: Settings) -> ConnectionInfo:
+    if settings.database_url:
+        return ConnectionInfo(
+            app_url=settings.database_url,
+            admin_url=settings.database_admin_url or settings.database_url,
+            embedded=False,
+        )
+    return _bootstrap_embedded(settings)
+
+
+def redact(url: str) -> str:
+    """A connection string without its password, for display."""
+    try:
+        params = conninfo_to_dict(url)
+    except psycopg.ProgrammingError:
+        return "<ungültige URL>"
+    if params.get("password"):
+        params["password"] = "***"
+    return " ".join(f"{k}={v}" for k, v in params.items() if v)
+
+
+class Database:
+    """Owns one application connection. Every read and write runs inside ``transaction(principal)``."""
+
+    def __init__(self, settings: Settings, *, migrate_schema: bool = True) -> None:
+        self.settings = settings
+        self.info = resolve(settings)
+        if migrate_schema:
+            self.migrate()
+        self._conn: psycopg.Connection | None = None
+
+    def migrate(self) -> list[str]:
+        try:
+            with psycopg.connect(self.info.admin_url, autocommit=True) as admin:
+                app_user = conninfo_to_dict(self.info.app_url).get("user")
+                admin_user = admin.execute("SELECT current_user").fetchone()[0]  # type: ignore[index]
+                role = app_user if app_user and app_user != admin_user else None
+                return migrate(admin, role)
+        except psycopg.OperationalError as exc:
+            raise _unavailable(exc, "Migration") from exc
+
+    def admin_connection(self) -> psycopg.Connection:
+        """Owner connection, for schema work (indexes) only."""
+        try:
+            return psycopg.connect(self.info.admin_url, autocommit=True)
+        except psycopg.OperationalError as exc:
+            raise _unavailable(exc, "Verbindung als Eigentümer") from exc
+
+    def connection(self) -> psycopg.Connection:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            try:
+                conn = psycopg.connect(self.info.app_url, autocommit=True)
+            except psycopg.OperationalError as exc:
+                raise _unavailable(exc, "Verbindung") from exc
+            from pgvector.psycopg import register_vector
+
+            register_vector(conn)
+            self._conn = conn
+        return self._conn
+
+    @contextmanager
+    def transaction(self, principal: Principal) -> Iterator[psycopg.Connection]:
+        """A transaction whose row-level security sees exactly what ``principal`` may read."""
+        conn = self.connection()
+        try:
+            with conn.transaction():
+                conn.execute(
+                    "SELECT set_config('kreiswissen.groups', %s, true), "
+                    "set_config('kreiswissen.operator', %s, true)",
+                    (_pg_array(principal.group_list()), "on" if principal.operator else "off"),
+                )
+                yield conn
+        except psycopg.OperationalError as exc:
+            raise _unavailable(exc, "Abfrage") from exc
+
+    def close(self) -> None:
+        if self._conn is not None and not self._conn.closed:
+            self._conn.close()
+        self._conn = None
+
+
+def _pg_array(items: list[str]) -> str:
+    """A text[] literal. Group names are validated (no quotes, commas or braces) but quote anyway."""
+    quoted = ['"' + item.replace("\\", "\\\\").replace('"', '\\"') + '"' for item in items]
+    return "{" + ",".join(quoted) + "}"

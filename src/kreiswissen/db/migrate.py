@@ -1,0 +1,66 @@
+"""Versioned SQL migrations (``migrations/NNNN_name.sql``), applied once each under an advisory lock."""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+import psycopg
+from psycopg import sql
+
+_LOCK_KEY = 0x4B57_4D49  # "KWMI"
+_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+def available_migrations() -> list[tuple[int, str, str]]:
+    """(version, file name, SQL) sorted by version."""
+    found = []
+    for entry in resources.files("kreiswissen.db").joinpath("migrations").iterdir():
+        match = _NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+def migrate(conn: psycopg.Connection, app_role: str | None) -> list[str]:
+    """Apply pending migrations in one transaction each; grant the application role. Returns applied names."""
+    applied: list[str] = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        conn.execute(
+            """CREATE TABLE IF NOT EXISTS schema_migrations (
+                   version integer PRIMARY KEY,
+                   name text NOT NULL,
+                   applied_at timestamptz NOT NULL DEFAULT now())"""
+        )
+        done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+        for version, name, text in available_migrations():
+            if version in done:
+                continue
+            conn.execute(text)  # type: ignore[arg-type]  # trusted, packaged SQL
+            conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name))
+            applied.append(name)
+        if app_role:
+            role = sql.Identifier(app_role)
+            conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(role))
+            conn.execute(
+                sql.SQL("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {}").format(role)
+            )
+            conn.execute(sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(role))
+            # The application never changes the migration history.
+            conn.execute(sql.SQL("REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM {}").format(role))
+    return applied
+
+
+def ensure_vector_index(conn: psycopg.Connection, model: str, dim: int) -> None:
+    """One partial HNSW index per embedding model (dimensions differ between models)."""
+    safe = re.sub(r"[^a-z0-9]+", "_", model.lower()).strip("_")[:40]
+    name = sql.Identifier(f"chunks_embedding_{safe}_{dim}")
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        conn.execute(
+            sql.SQL(
+                "CREATE INDEX IF NOT EXISTS {} ON chunks USING hnsw ((embedding::vector({})) vector_cosine_ops) "
+                "WITH (m = 16, ef_construction = 64) WHERE embedding_model = {}"
+            ).format(name, sql.Literal(dim), sql.Literal(model))
+        )

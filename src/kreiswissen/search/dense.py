@@ -1,0 +1,42 @@
+"""Nearest neighbours by cosine distance over the model's partial HNSW index, under row-level security.
+
+``hnsw.iterative_scan`` lets pgvector keep scanning the graph when RLS or metadata filters remove
+candidates, so a restricted principal still gets ``limit`` results.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import psycopg
+
+from kreiswissen.search.filters import filter_sql
+from kreiswissen.search.models import SearchFilters
+
+
+def dense_search(
+    conn: psycopg.Connection,
+    query_vector: np.ndarray,
+    model: str,
+    limit: int,
+    filters: SearchFilters | None = None,
+    ef_search: int = 100,
+) -> list[tuple[int, float]]:
+    """(chunk id, cosine similarity), best first."""
+    dim = int(query_vector.shape[0])
+    conn.execute(f"SET LOCAL hnsw.ef_search = {int(ef_search)}")
+    conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+    where, fparams = filter_sql(filters)
+    join = "JOIN documents d ON d.id = c.document_id" if where else ""
+    vec = "[" + ",".join(f"{x:.7g}" for x in query_vector.tolist()) + "]"
+    # The expression must equal the index expression (embedding::vector(dim)) for the index to apply.
+    query = f"""
+        SELECT id, sim FROM (
+            SELECT c.id, 1 - (c.embedding::vector({dim}) <=> %(q)s::vector({dim})) AS sim,
+                   c.embedding::vector({dim}) <=> %(q)s::vector({dim}) AS dist
+            FROM chunks c {join}
+            WHERE c.embedding_model = %(model)s {where}
+            ORDER BY c.embedding::vector({dim}) <=> %(q)s::vector({dim})
+            LIMIT %(limit)s
+        ) x ORDER BY dist"""
+    rows = conn.execute(query, {"q": vec, "model": model, "limit": limit, **fparams}).fetchall()  # type: ignore[arg-type]
+    return [(int(r[0]), float(r[1])) for r in rows]

@@ -1,0 +1,203 @@
+"""Hybrid retrieval: lexical and dense candidates under RLS, fused by RRF, with metadata awareness.
+
+A question naming a municipality ("… in Bad Boll") adds candidates restricted to that municipality and
+down-weights the near-identical statutes of other municipalities; a question naming a § prefers chunks of
+that section. Exact duplicate passages (same text in several documents) are shown once.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import psycopg
+
+from kreiswissen.config import Settings
+from kreiswissen.db.database import Database
+from kreiswissen.errors import InputError
+from kreiswissen.models.embedder import Embedder
+from kreiswissen.search.dense import dense_search
+from kreiswissen.search.lexical import idf_weights, lexical_search
+from kreiswissen.search.models import ChunkRef, DocumentRef, SearchFilters, SearchHit
+from kreiswissen.search.query import AnalyzedQuery, analyze
+from kreiswissen.security.principal import Principal
+from kreiswissen.text.analyzer import index_terms
+from kreiswissen.text.normalize import fold
+
+Mode = Literal["hybrid", "lexical", "dense"]
+MAX_QUERY_CHARS = 2000
+
+# Fusion weights, tuned on the German QA sets (see benchmarks/retrieval.py).
+W_LEXICAL = 1.0
+W_DENSE = 1.0
+W_SCOPED = 0.5
+MUNICIPALITY_MATCH = 1.6
+MUNICIPALITY_OTHER = 0.5
+PARAGRAPH_MATCH = 1.5
+
+
+@dataclass
+class SearchResult:
+    query: str
+    hits: list[SearchHit]
+    analyzed: AnalyzedQuery
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    # Signals for answerability: best dense similarity, idf-weighted query coverage of the top chunk, ...
+    signals: dict[str, float] = field(default_factory=dict)
+
+
+def rrf(rankings: list[tuple[list[int], float]], k: int) -> dict[int, float]:
+    """Reciprocal rank fusion of several ranked id lists, each with a weight."""
+    fused: dict[int, float] = {}
+    for ids, weight in rankings:
+        for rank, chunk_id in enumerate(ids, start=1):
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + weight / (k + rank)
+    return fused
+
+
+class Searcher:
+    def __init__(self, db: Database, embedder: Embedder, settings: Settings) -> None:
+        self.db = db
+        self.embedder = embedder
+        self.settings = settings
+
+    def search(
+        self,
+        query: str,
+        principal: Principal,
+        top_k: int = 10,
+        mode: Mode = "hybrid",
+        filters: SearchFilters | None = None,
+    ) -> SearchResult:
+        query = query.strip()
+        if not query:
+            raise InputError("empty query", user_message="Bitte geben Sie eine Frage oder Suchbegriffe ein.")
+        if len(query) > MAX_QUERY_CHARS:
+            raise InputError("query too long", user_message=f"Die Anfrage ist zu lang (höchstens "
+                             f"{MAX_QUERY_CHARS} Zeichen).")
+        top_k = max(1, min(int(top_k), 100))
+        n = max(self.settings.candidates, top_k)
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        qvec = None
+        if mode != "lexical":
+            qvec = self.embedder.embed_query(query)
+            timings["embed"] = (time.perf_counter() - t0) * 1000
+        with self.db.transaction(principal) as conn:
+            analyzed = analyze(query, self._municipalities(conn))
+            t1 = time.perf_counter()
+            lex = lexical_search(conn, analyzed.terms, n, filters) if mode != "dense" else []
+            t2 = time.perf_counter()
+            dense = dense_search(conn, qvec, self.embedder.model_id, n, filters) if qvec is not None else []
+            t3 = time.perf_counter()
+            timings["lexical"] = (t2 - t1) * 1000
+            timings["dense"] = (t3 - t2) * 1000
+            rankings: list[tuple[list[int], float]] = []
+            if lex:
+                rankings.append(([c for c, _, _ in lex], W_LEXICAL))
+            if dense:
+                rankings.append(([c for c, _ in dense], W_DENSE))
+            scoped_filters = [
+                SearchFilters(**{**(filters.__dict__ if filters else {}), "municipality": m})
+                for m in analyzed.municipalities
+                if not (filters and filters.municipality)
+            ]
+            for scoped in scoped_filters:
+                if qvec is not None:
+                    rankings.append(([c for c, _ in dense_search(conn, qvec, self.embedder.model_id, n, scoped)],
+                                     W_SCOPED))
+                if mode != "dense":
+                    rankings.append(([c for c, _, _ in lexical_search(conn, analyzed.terms, n, scoped)], W_SCOPED))
+            fused = rrf(rankings, self.settings.rrf_k)
+            info = self._chunk_info(conn, list(fused))
+            fused = self._apply_metadata(fused, info, analyzed)
+            ordered = sorted(fused, key=lambda c: fused[c], reverse=True)
+            hits = self._hits(ordered, fused, info, top_k)
+            signals = self._signals(conn, hits, analyzed, dict(dense), lex)
+        timings["total"] = (time.perf_counter() - t0) * 1000
+        return SearchResult(query=query, hits=hits, analyzed=analyzed, timings_ms=timings, signals=signals)
+
+    def _municipalities(self, conn: psycopg.Connection) -> list[str]:
+        rows = conn.execute(
+            "SELECT DISTINCT municipality FROM documents WHERE is_current AND municipality IS NOT NULL"
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def _chunk_info(self, conn: psycopg.Connection, ids: list[int]) -> dict[int, tuple]:
+        if not ids:
+            return {}
+        rows = conn.execute(
+            """SELECT c.id, c.text, c.section, c.page, c.char_start, c.char_end, c.content_hash,
+                      d.id, d.title, d.source, d.municipality, d.doc_type, d.department
+               FROM chunks c JOIN documents d ON d.id = c.document_id WHERE c.id = ANY(%s)""",
+            (ids,),
+        ).fetchall()
+        return {r[0]: r for r in rows}
+
+    @staticmethod
+    def _apply_metadata(fused: dict[int, float], info: dict[int, tuple], q: AnalyzedQuery) -> dict[int, float]:
+        wanted = {fold(m) for m in q.municipalities}
+        out: dict[int, float] = {}
+        for chunk_id, score in fused.items():
+            row = info.get(chunk_id)
+            if row is None:
+                continue  # not readable any more (RLS) or deleted meanwhile
+            factor = 1.0
+            municipality = row[10]
+            if wanted and municipality:
+                factor *= MUNICIPALITY_MATCH if fold(municipality) in wanted else MUNICIPALITY_OTHER
+            if q.paragraphs and row[2]:
+                section = fold(row[2])
+                if any(re.search(r"§\s*" + re.escape(p) + r"(?![0-9a-z])", section) for p in q.paragraphs):
+                    factor *= PARAGRAPH_MATCH
+            out[chunk_id] = score * factor
+        return out
+
+    @staticmethod
+    def _hits(ordered: list[int], fused: dict[int, float], info: dict[int, tuple], top_k: int) -> list[SearchHit]:
+        hits: list[SearchHit] = []
+        seen: set[str] = set()
+        for chunk_id in ordered:
+            row = info[chunk_id]
+            dup_key = fold(" ".join(row[1].split()))
+            if dup_key in seen:
+                continue
+            seen.add(dup_key)
+            hits.append(SearchHit(
+                rank=len(hits) + 1,
+                score=fused[chunk_id],
+                document=DocumentRef(id=str(row[7]), title=row[8], source=row[9], municipality=row[10],
+                                     doc_type=row[11], department=row[12]),
+                chunk=ChunkRef(id=str(row[0]), text=row[1], section=row[2], page=row[3], char_start=row[4],
+                               char_end=row[5]),
+            ))
+            if len(hits) >= top_k:
+                break
+        return hits
+
+    @staticmethod
+    def _signals(conn: psycopg.Connection, hits: list[SearchHit], q: AnalyzedQuery,
+                 dense: dict[int, float], lex: list[tuple[int, float, int]]) -> dict[str, float]:
+        if not hits:
+            return {"coverage": 0.0, "dense": 0.0, "agreement": 0.0}
+        full_terms = [t for t, w in q.terms.items() if w >= 1.0]
+        idf = idf_weights(conn, full_terms)
+        # Query terms unknown to the corpus count fully against coverage: "Kfz-Zulassung" in a
+        # corpus without it should lower confidence, not vanish from the denominator.
+        default_idf = max(idf.values(), default=5.0)
+        total = sum(idf.get(t, default_idf) for t in full_terms) or 1.0
+        best_cov = 0.0
+        for hit in hits[:3]:
+            present = index_terms(f"{hit.chunk.section or ''}\n{hit.chunk.text}")
+            covered = sum(idf.get(t, default_idf) for t in full_terms if t in present)
+            best_cov = max(best_cov, covered / total)
+        top_ids = {int(h.chunk.id) for h in hits[:5]}
+        lex_top = {c for c, _, _ in lex[:5]}
+        dense_top = {c for c, _ in sorted(dense.items(), key=lambda x: -x[1])[:5]}
+        return {
+            "coverage": best_cov,
+            "dense": max((dense.get(int(h.chunk.id), 0.0) for h in hits[:3]), default=0.0),
+            "agreement": len(top_ids & lex_top & dense_top) / 5.0,
+        }

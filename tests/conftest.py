@@ -1,0 +1,103 @@
+"""Shared fixtures: real embedded PostgreSQL servers and the real packaged embedding model.
+
+Two homes per test session: ``corpus_rt`` holds a read-only corpus (sample statutes, ingested once) for
+search and answer tests; ``rt`` is emptied before each test for ingestion tests.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from kreiswissen.config import Settings  # noqa: E402
+from kreiswissen.db.embedded import stop_embedded  # noqa: E402
+from kreiswissen.runtime import Runtime  # noqa: E402
+from kreiswissen.security.principal import Principal  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples" / "statutes"
+
+# A subset of the sample statutes that still has the hard cases: five near-identical Hundesteuer
+# statutes of different municipalities, two Streupflicht statutes, two Friedhof statutes.
+CORPUS_FILES = [
+    "ABG_Satzung_Hundesteuer.md",
+    "BBO_Satzung_Erhebung_Hundesteuer.md",
+    "EHB_Satzung_Hundesteuer.md",
+    "GLS_Satzung_Hundesteuer.md",
+    "HNO_Satzung_Hundesteuer.md",
+    "ABG_Satzung_Streupflicht.md",
+    "BBO_Satzung_Streupflicht.md",
+    "BBO_Benutzungsordnung_Buecherei.md",
+]
+
+
+def _settings(home: Path) -> Settings:
+    return Settings(home=home, database_url=None, embedder="e5", threads=2)
+
+
+@pytest.fixture(scope="session")
+def homes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    base = tmp_path_factory.mktemp("kw")
+    yield base
+    for sub in base.iterdir():
+        if (sub / "db").exists():
+            stop_embedded(sub / "db")
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def corpus_home(homes: Path) -> Path:
+    return homes / "corpus"
+
+
+@pytest.fixture(scope="session")
+def corpus_rt(corpus_home: Path) -> Iterator[Runtime]:
+    corpus_home.mkdir(exist_ok=True)
+    rt = Runtime.open(_settings(corpus_home))
+    docs = corpus_home / "docs"
+    docs.mkdir(exist_ok=True)
+    for name in CORPUS_FILES:
+        shutil.copy(SAMPLES / name, docs / name)
+    report = rt.ingestor.ingest([docs], Principal.local_operator())
+    assert not report.failed, report.failed
+    # One confidential document, readable only by the group "personal".
+    secret = corpus_home / "secret"
+    secret.mkdir(exist_ok=True)
+    (secret / "gehaltsliste.md").write_text(
+        "---\ntitel: Vertrauliche Gehaltsliste Kämmerei\n---\n\n# Gehälter\n\n"
+        "Die Kämmerin Erika Mustermann erhält ein Jahresgehalt von 98.765 Euro nach Entgeltgruppe 15.\n",
+        encoding="utf-8",
+    )
+    report = rt.ingestor.ingest([secret], Principal.local_operator(), groups=["personal"])
+    assert not report.failed, report.failed
+    yield rt
+    rt.close()
+
+
+@pytest.fixture(scope="session")
+def _work_rt(homes: Path) -> Iterator[Runtime]:
+    home = homes / "work"
+    home.mkdir(exist_ok=True)
+    rt = Runtime.open(_settings(home))
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def rt(_work_rt: Runtime) -> Runtime:
+    """An empty store (the embedding cache survives, which only saves time)."""
+    with _work_rt.db.admin_connection() as admin:
+        admin.execute("TRUNCATE documents, chunks, postings, term_stats CASCADE")
+        admin.execute("UPDATE corpus_stats SET n_chunks = 0, total_terms = 0")
+    return _work_rt
+
+
+@pytest.fixture
+def operator() -> Principal:
+    return Principal.local_operator()
