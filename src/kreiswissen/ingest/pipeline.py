@@ -200,7 +200,7 @@ class Ingestor:
         department: str | None = None,
     ) -> FileResult:
         """Chunk, analyse and embed a parsed document, then store it as the new current version of ``key``."""
-        rows = self._prepare_chunks(parsed, principal)
+        rows, fresh = self._prepare_chunks(parsed, principal)
         doc_type, municipality, doc_date = describe(parsed)
         row = store.DocumentRow(
             source=source, source_key=key, content_hash=digest, title=parsed.title, doc_type=doc_type,
@@ -216,36 +216,40 @@ class Ingestor:
                 store.retire_current(conn, current.id)
             version = store.latest_version_number(conn, key) + 1
             store.insert_version(conn, row, version, rows, self.embedder.model_id)
+            store.store_embeddings(conn, self.embedder.model_id, fresh)
         return FileResult(source, "updated" if current else "added", chunks=len(rows))
 
-    def _prepare_chunks(self, parsed: ParsedDocument, principal: Principal) -> list[store.ChunkRow]:
+    def _prepare_chunks(
+        self, parsed: ParsedDocument, principal: Principal
+    ) -> tuple[list[store.ChunkRow], dict[str, Any]]:
+        """Chunk rows ready to store, and the embeddings that were computed now (to be cached)."""
         chunks = chunk_document(parsed, self.settings.chunk_max_chars, self.settings.chunk_min_chars)
         texts = [embedding_text(parsed.title, c.section, c.text) for c in chunks]
-        vectors = self.embed_cached(texts, principal)
-        return [
+        vectors, fresh = self.embed_cached(texts, principal)
+        rows = [
             store.ChunkRow(
                 ord=c.ord, text=c.text, section=c.section, page=c.page, char_start=c.char_start,
                 char_end=c.char_end, content_hash=c.content_hash, terms=index_terms(t), embedding=v,
             )
             for c, t, v in zip(chunks, texts, vectors, strict=True)
         ]
+        return rows, fresh
 
-    def embed_cached(self, texts: list[str], principal: Principal) -> list[Any]:
-        """Embeddings for passages, reusing the cache by text hash; new ones are cached at once.
+    def embed_cached(self, texts: list[str], principal: Principal) -> tuple[list[Any], dict[str, Any]]:
+        """Embeddings for passages, reusing the cache by text hash. Returns (vectors, newly computed by hash).
 
-        The cache holds vectors keyed by hash, never text, so it needs no row-level security.
+        The cache holds vectors keyed by hash, never text, so it needs no row-level security. New entries
+        are written in the document's own transaction: a crash loses nothing but the work of that document.
         """
         hashes = [text_hash(t) for t in texts]
-        model = self.embedder.model_id
         with self.db.transaction(principal) as conn:
-            known = store.cached_embeddings(conn, model, sorted(set(hashes)))
+            known = store.cached_embeddings(conn, self.embedder.model_id, sorted(set(hashes)))
         missing = [i for i, h in enumerate(hashes) if h not in known]
+        fresh: dict[str, Any] = {}
         batch = max(1, self.settings.embedding_batch_size)
         for start in range(0, len(missing), batch):
             idx = missing[start : start + batch]
             vectors = self.embedder.embed_passages([texts[i] for i in idx])
-            fresh = {hashes[i]: vectors[j] for j, i in enumerate(idx)}
-            known.update(fresh)
-            with self.db.transaction(principal) as conn:
-                store.store_embeddings(conn, model, fresh)
-        return [known[h] for h in hashes]
+            fresh.update({hashes[i]: vectors[j] for j, i in enumerate(idx)})
+        known.update(fresh)
+        return [known[h] for h in hashes], fresh

@@ -195,9 +195,14 @@ class Searcher:
             best_cov = max(best_cov, covered / total)
         top_ids = {int(h.chunk.id) for h in hits[:5]}
         lex_top = {c for c, _, _ in lex[:5]}
+        ranked_dense = sorted(dense.values(), reverse=True)
         dense_top = {c for c, _ in sorted(dense.items(), key=lambda x: -x[1])[:5]}
+        rest = ranked_dense[1:10]
+        query_idf = sum(idf.get(t, default_idf) * w for t, w in q.terms.items() if w >= 1.0) or 1.0
         return {
             "coverage": best_cov,
             "dense": max((dense.get(int(h.chunk.id), 0.0) for h in hits[:3]), default=0.0),
+            "dense_margin": (ranked_dense[0] - sum(rest) / len(rest)) if rest else 0.0,
+            "lexical": (lex[0][1] / query_idf) if lex else 0.0,
             "agreement": len(top_ids & lex_top & dense_top) / 5.0,
         }
