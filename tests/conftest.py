@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,14 +42,28 @@ def _settings(home: Path) -> Settings:
     return Settings(home=home, database_url=None, embedder="e5", threads=2)
 
 
+def _stop_all(base: Path) -> None:
+    for sub in base.rglob("db"):
+        if (sub / "PG_VERSION").exists():
+            stop_embedded(sub)
+
+
 @pytest.fixture(scope="session")
-def homes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    base = tmp_path_factory.mktemp("kw")
+def homes() -> Iterator[Path]:
+    """Database homes live outside pytest's tmp tree: pytest resets that tree's permissions to 0700 when another
+    session starts, which would lock out the ``pgserver`` system user that runs PostgreSQL when we are root."""
+    base = Path(tempfile.mkdtemp(prefix="kreiswissen-test-"))
     yield base
-    for sub in base.iterdir():
-        if (sub / "db").exists():
-            stop_embedded(sub / "db")
+    _stop_all(base)
     shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def home_dir(homes: Path) -> Iterator[Path]:
+    """A fresh, empty directory for a test's own KREISWISSEN_HOME; its server is stopped afterwards."""
+    path = Path(tempfile.mkdtemp(prefix="home-", dir=homes))
+    yield path
+    _stop_all(path)
 
 
 @pytest.fixture(scope="session")

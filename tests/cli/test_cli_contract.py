@@ -68,8 +68,8 @@ def test_as_group_restricts_and_operator_sees_all(corpus_rt: Runtime, corpus_hom
     assert "Gehaltsliste" in allowed["results"][0]["document"]["title"]
 
 
-def test_ingest_group_department_delete_and_exit_codes(tmp_path: Path) -> None:
-    home = tmp_path / "home"
+def test_ingest_group_department_delete_and_exit_codes(tmp_path: Path, home_dir: Path) -> None:
+    home = home_dir
     docs = tmp_path / "docs"
     docs.mkdir()
     shutil.copy(ROOT / "samples" / "statutes" / "BBO_Benutzungsordnung_Buecherei.md", docs / "buecherei.md")
@@ -93,8 +93,8 @@ def test_ingest_group_department_delete_and_exit_codes(tmp_path: Path) -> None:
         run(home, "db", "stop", check=False)
 
 
-def test_home_selects_state_and_db_url(tmp_path: Path) -> None:
-    home = tmp_path / "anderswo"
+def test_home_selects_state_and_db_url(home_dir: Path) -> None:
+    home = home_dir / "anderswo"
     try:
         url = run(home, "db", "url").stdout.strip()
         assert str(home / "db") in url and "kreiswissen_app" in url

@@ -55,8 +55,8 @@ def _assert_complete(stats: dict[str, int]) -> None:
     assert stats["postings"] == stats["df_sum"], stats
 
 
-def test_kill_9_during_ingest_then_rerun(tmp_path: Path) -> None:
-    home, docs = tmp_path / "home", tmp_path / "docs"
+def test_kill_9_during_ingest_then_rerun(tmp_path: Path, home_dir: Path) -> None:
+    home, docs = home_dir, tmp_path / "docs"
     _make_corpus(docs)
     env = {**os.environ, "KREISWISSEN_HOME": str(home), "HF_HUB_OFFLINE": "1"}
     cmd = [sys.executable, "-m", "kreiswissen.cli", "ingest", str(docs)]
@@ -93,8 +93,8 @@ def test_kill_9_during_ingest_then_rerun(tmp_path: Path) -> None:
         stop_embedded(home / "db")
 
 
-def test_database_restart_mid_ingest_loses_nothing(tmp_path: Path) -> None:
-    home, docs = tmp_path / "home", tmp_path / "docs"
+def test_database_restart_mid_ingest_loses_nothing(tmp_path: Path, home_dir: Path) -> None:
+    home, docs = home_dir, tmp_path / "docs"
     _make_corpus(docs)
     settings = Settings(home=home, database_url=None)
     db = Database(settings)

@@ -62,10 +62,13 @@ def test_restricted_documents_never_appear_in_results(corpus_rt: Runtime) -> Non
     assert all("Gehaltsliste" not in c.document.title for c in answer.citations)
 
 
-def test_exact_duplicate_passages_are_shown_once(corpus_rt: Runtime) -> None:
-    hits = corpus_rt.searcher.search("Hundesteuer Steuerpflicht Beginn", OP, top_k=20).hits
-    texts = [" ".join(h.chunk.text.split()).casefold() for h in hits]
-    assert len(texts) == len(set(texts))
+def test_near_duplicate_passages_are_shown_once(corpus_rt: Runtime) -> None:
+    # § 3 "Beginn und Ende der Steuerpflicht" is nearly word for word the same in the five dog-tax statutes.
+    hits = corpus_rt.searcher.search("Wann beginnt die Hundesteuerpflicht?", OP, top_k=20).hits
+    sections = [h.chunk.section.split(" › ")[-1] for h in hits if h.chunk.section]
+    assert sum("Beginn und Ende der Steuerpflicht" in s for s in sections) == 1
+    named = corpus_rt.searcher.search("Wann beginnt die Hundesteuerpflicht in Eschenbach?", OP, top_k=20).hits
+    assert named[0].document.municipality == "Eschenbach"
 
 
 def test_empty_and_oversized_queries_are_input_errors(corpus_rt: Runtime) -> None:

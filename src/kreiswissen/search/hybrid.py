@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -36,6 +37,7 @@ W_SCOPED = 0.5
 MUNICIPALITY_MATCH = 1.6
 MUNICIPALITY_OTHER = 0.5
 PARAGRAPH_MATCH = 1.5
+NEAR_DUPLICATE = 0.85  # Jaccard similarity of word 3-shingles
 
 
 @dataclass
@@ -46,6 +48,19 @@ class SearchResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     # Signals for answerability: best dense similarity, idf-weighted query coverage of the top chunk, ...
     signals: dict[str, float] = field(default_factory=dict)
+
+
+def _shingles(text: str) -> frozenset[str]:
+    words = fold(text).split()
+    if len(words) < 3:
+        return frozenset({" ".join(words)})
+    return frozenset(" ".join(words[i : i + 3]) for i in range(len(words) - 2))
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    if not a or not b:
+        return 0.0
+    return len(a & b) / len(a | b)
 
 
 def rrf(rankings: list[tuple[list[int], float]], k: int) -> dict[int, float]:
@@ -62,6 +77,7 @@ class Searcher:
         self.db = db
         self.embedder = embedder
         self.settings = settings
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-embedding")
 
     def search(
         self,
@@ -81,14 +97,15 @@ class Searcher:
         n = max(self.settings.candidates, top_k)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        qvec = None
-        if mode != "lexical":
-            qvec = self.embedder.embed_query(query)
-            timings["embed"] = (time.perf_counter() - t0) * 1000
+        # The query embedding (native code, releases the GIL) runs while the lexical side queries PostgreSQL.
+        pending = self._pool.submit(self.embedder.embed_query, query) if mode != "lexical" else None
         with self.db.transaction(principal) as conn:
             analyzed = analyze(query, self._municipalities(conn))
             t1 = time.perf_counter()
             lex = lexical_search(conn, analyzed.terms, n, filters) if mode != "dense" else []
+            t2 = time.perf_counter()
+            qvec = pending.result() if pending is not None else None
+            timings["embed_wait"] = (time.perf_counter() - t2) * 1000
             t2 = time.perf_counter()
             dense = dense_search(conn, qvec, self.embedder.model_id, n, filters) if qvec is not None else []
             t3 = time.perf_counter()
@@ -157,14 +174,16 @@ class Searcher:
 
     @staticmethod
     def _hits(ordered: list[int], fused: dict[int, float], info: dict[int, tuple], top_k: int) -> list[SearchHit]:
+        """Best-first hits; a passage that nearly repeats a better one (the same rule in the statute of the next
+        municipality, the same paragraph in two versions of a form) is merged into it, not shown again."""
         hits: list[SearchHit] = []
-        seen: set[str] = set()
+        kept: list[frozenset[str]] = []
         for chunk_id in ordered:
             row = info[chunk_id]
-            dup_key = fold(" ".join(row[1].split()))
-            if dup_key in seen:
+            shingles = _shingles(row[1])
+            if any(_jaccard(shingles, other) >= NEAR_DUPLICATE for other in kept):
                 continue
-            seen.add(dup_key)
+            kept.append(shingles)
             hits.append(SearchHit(
                 rank=len(hits) + 1,
                 score=fused[chunk_id],
