@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     embedding_model: str | None = None
     embedding_api_key: str | None = None
     embedding_timeout_s: float = 60.0
+    # e5-family models served by TEI/vLLM expect "query: " / "passage: "; most other models expect nothing.
+    embedding_query_prefix: str = ""
+    embedding_passage_prefix: str = ""
     embedding_batch_size: int = 16
     threads: int | None = None
 

@@ -96,8 +96,8 @@ class OpenAIEmbedder:
         model: str,
         api_key: str | None = None,
         timeout_s: float = 60.0,
-        query_prefix: str = "query: ",
-        passage_prefix: str = "passage: ",
+        query_prefix: str = "",
+        passage_prefix: str = "",
     ) -> None:
         import httpx
 
@@ -136,7 +136,7 @@ _lock = threading.Lock()
 
 @lru_cache(maxsize=4)
 def _cached(kind: str, threads: int | None, base_url: str | None, model: str | None,
-            api_key: str | None, timeout_s: float) -> Embedder:
+            api_key: str | None, timeout_s: float, prefixes: tuple[str, str]) -> Embedder:
     if kind == "e5":
         return E5Embedder(threads)
     if kind == "use":
@@ -148,7 +148,7 @@ def _cached(kind: str, threads: int | None, base_url: str | None, model: str | N
                 user_message="Für Embeddings per HTTP fehlen KREISWISSEN_EMBEDDING_BASE_URL "
                 "und KREISWISSEN_EMBEDDING_MODEL.",
             )
-        return OpenAIEmbedder(base_url, model, api_key, timeout_s)
+        return OpenAIEmbedder(base_url, model, api_key, timeout_s, *prefixes)
     raise ConfigurationError(f"unknown embedder {kind!r}", user_message=f"Unbekannter Embedder {kind!r}.")
 
 
@@ -156,4 +156,5 @@ def get_embedder(settings: Settings) -> Embedder:
     """The configured embedder; loaded once per process."""
     with _lock:
         return _cached(settings.embedder, settings.threads, settings.embedding_base_url,
-                       settings.embedding_model, settings.embedding_api_key, settings.embedding_timeout_s)
+                       settings.embedding_model, settings.embedding_api_key, settings.embedding_timeout_s,
+                       (settings.embedding_query_prefix, settings.embedding_passage_prefix))
