@@ -66,6 +66,8 @@ class Settings(BaseSettings):
 
     # Retrieval.
     candidates: int = 60
+    fusion: Literal["convex", "rrf"] = "convex"
+    dense_weight: float = 0.6
     rrf_k: int = 60
     answer_threshold: float = 0.5
 

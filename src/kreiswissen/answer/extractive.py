@@ -10,7 +10,11 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
+
+from kreiswissen.models.embedder import Embedder
 from kreiswissen.search.hybrid import Searcher, SearchResult
 from kreiswissen.search.models import SearchFilters, SearchHit
 from kreiswissen.security.principal import Principal
@@ -33,6 +37,11 @@ GENERIC = {"bias": -4.0, "coverage": 5.0, "agreement": 2.0}
 _QUANTITY_QUESTION = re.compile(r"\b(wie\s+(hoch|viel|teuer|lange|oft|groß|gross)|betrag|kosten|gebühr|frist)",
                                 re.IGNORECASE)
 _NUMBER = re.compile(r"\d")
+_AMOUNT = re.compile(r"\d[\d.,]*\s*(?:€|euro|eur\b|v\.\s?h\.|%|prozent|cent|jahre|monate|wochen|tage|stunden|uhr)"
+                     r"|(?:€|eur)\s*\d", re.IGNORECASE)
+RESCORE_CANDIDATES = 8
+MAX_SENTENCE_CHARS = 400
+SENTENCE_SIMILARITY_WEIGHT = 6.0
 
 
 @dataclass
@@ -68,11 +77,19 @@ def _segments(text: str) -> list[str]:
     return out
 
 
-def select_sentences(question: str, hits: list[SearchHit]) -> list[tuple[int, str]]:
-    """(hit index, sentence) of the best-supported sentences, in reading order of the sources."""
+def select_sentences(
+    question: str, hits: list[SearchHit], embedder: Embedder | None = None, query_vector: np.ndarray | None = None
+) -> list[tuple[int, str]]:
+    """(hit index, sentence) of the best-supported sentences, in reading order of the sources.
+
+    Lexical overlap with the question (sentence and its section heading) preselects; when an embedder is at
+    hand the best candidates are re-scored by their similarity to the question, which finds the sentence that
+    answers a paraphrased question. Quantity questions ("Wie hoch…", "Was kostet…") prefer sentences
+    with amounts.
+    """
     q_terms = {t for t, w in query_terms(question).items() if w >= 0.5}
-    wants_number = bool(_QUANTITY_QUESTION.search(question))
-    scored: list[tuple[float, int, int, str]] = []
+    wants_amount = bool(_QUANTITY_QUESTION.search(question))
+    scored: list[list[Any]] = []
     for h_idx, hit in enumerate(hits[:PASSAGES_CONSIDERED]):
         context = set(index_terms(hit.chunk.section or ""))
         rank_prior = 1.0 / (1 + h_idx)
@@ -83,21 +100,32 @@ def select_sentences(question: str, hits: list[SearchHit]) -> list[tuple[int, st
             overlap = len(q_terms & (terms | context)) / max(1, len(q_terms))
             direct = len(q_terms & terms) / max(1, len(q_terms))
             score = overlap + direct + 0.6 * rank_prior
-            if wants_number and _NUMBER.search(sentence):
-                score += 0.4
-            scored.append((score, h_idx, s_idx, sentence))
+            if wants_amount and _AMOUNT.search(sentence):
+                score += 0.5
+            elif wants_amount and _NUMBER.search(sentence):
+                score += 0.2
+            scored.append([score, h_idx, s_idx, sentence])
     if not scored:
         return []
     scored.sort(key=lambda x: -x[0])
+    if embedder is not None and query_vector is not None:
+        head = scored[:RESCORE_CANDIDATES]
+        vectors = embedder.embed_passages([c[3][:MAX_SENTENCE_CHARS] for c in head])
+        for candidate, similarity in zip(head, vectors @ query_vector, strict=True):
+            candidate[0] += SENTENCE_SIMILARITY_WEIGHT * float(similarity)
+        scored = sorted(head, key=lambda x: -x[0])
     best = scored[0][0]
-    chosen = [s for s in scored[:MAX_SENTENCES] if s[0] >= 0.7 * best]
+    margin = 0.3 * abs(best)
+    chosen = [c for c in scored[:MAX_SENTENCES] if c[0] >= best - margin]
     chosen.sort(key=lambda x: (x[1], x[2]))
-    return [(h, s) for _, h, _, s in chosen]
+    return [(c[1], c[3]) for c in chosen]
 
 
-def compose(question: str, hits: list[SearchHit]) -> tuple[str, list[SearchHit]]:
+def compose(
+    question: str, hits: list[SearchHit], embedder: Embedder | None = None, query_vector: np.ndarray | None = None
+) -> tuple[str, list[SearchHit]]:
     """The answer text with [n] markers and the cited hits, renumbered in citation order."""
-    selected = select_sentences(question, hits)
+    selected = select_sentences(question, hits, embedder, query_vector)
     order: list[int] = []
     for h_idx, _ in selected:
         if h_idx not in order:
@@ -131,7 +159,7 @@ class ExtractiveAnswerer:
         conf = confidence(result.signals, self.searcher.embedder.model_id)
         if not result.hits or conf < self.threshold:
             return Answer(question, False, REFUSAL, [], conf, result)
-        text, citations = compose(question, result.hits)
+        text, citations = compose(question, result.hits, self.searcher.embedder, result.query_vector)
         if not citations:
             return Answer(question, False, REFUSAL, [], conf, result)
         return Answer(question, True, text, citations, conf, result)

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
+import numpy as np
 import psycopg
 
 from kreiswissen.config import Settings
@@ -24,16 +25,11 @@ from kreiswissen.search.lexical import idf_weights, lexical_search
 from kreiswissen.search.models import ChunkRef, DocumentRef, SearchFilters, SearchHit
 from kreiswissen.search.query import AnalyzedQuery, analyze
 from kreiswissen.security.principal import Principal
-from kreiswissen.text.analyzer import index_terms
 from kreiswissen.text.normalize import fold
 
 Mode = Literal["hybrid", "lexical", "dense"]
 MAX_QUERY_CHARS = 2000
 
-# Fusion weights, tuned on the German QA sets (see benchmarks/retrieval.py).
-W_LEXICAL = 1.0
-W_DENSE = 1.0
-W_SCOPED = 0.5
 MUNICIPALITY_MATCH = 1.6
 MUNICIPALITY_OTHER = 0.5
 PARAGRAPH_MATCH = 1.5
@@ -48,6 +44,7 @@ class SearchResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
     # Signals for answerability: best dense similarity, idf-weighted query coverage of the top chunk, ...
     signals: dict[str, float] = field(default_factory=dict)
+    query_vector: np.ndarray | None = field(default=None, repr=False)
 
 
 def _shingles(text: str) -> frozenset[str]:
@@ -61,6 +58,29 @@ def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a or not b:
         return 0.0
     return len(a & b) / len(a | b)
+
+
+def _min_max(scores: dict[int, float]) -> dict[int, float]:
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    span = (high - low) or 1.0
+    return {c: (v - low) / span for c, v in scores.items()}
+
+
+def convex_fusion(lexical: dict[int, float], dense: dict[int, float], dense_weight: float) -> dict[int, float]:
+    """Weighted sum of min-max normalised BM25 and cosine scores over the candidate pool.
+
+    Tuned on XQuAD-de and MLQA-dev-de (docs/retrieval.md): it keeps how much better the best candidate is,
+    which reciprocal-rank fusion throws away. A candidate missing from one list scores 0 there.
+    """
+    lex_n, dense_n = _min_max(lexical), _min_max(dense)
+    if not dense_n:
+        return lex_n
+    if not lex_n:
+        return dense_n
+    return {c: (1 - dense_weight) * lex_n.get(c, 0.0) + dense_weight * dense_n.get(c, 0.0)
+            for c in lex_n.keys() | dense_n.keys()}
 
 
 def rrf(rankings: list[tuple[list[int], float]], k: int) -> dict[int, float]:
@@ -111,30 +131,32 @@ class Searcher:
             t3 = time.perf_counter()
             timings["lexical"] = (t2 - t1) * 1000
             timings["dense"] = (t3 - t2) * 1000
-            rankings: list[tuple[list[int], float]] = []
-            if lex:
-                rankings.append(([c for c, _, _ in lex], W_LEXICAL))
-            if dense:
-                rankings.append(([c for c, _ in dense], W_DENSE))
+            lex_scores = {c: score for c, score, _ in lex}
+            dense_scores = dict(dense)
             scoped_filters = [
                 SearchFilters(**{**(filters.__dict__ if filters else {}), "municipality": m})
                 for m in analyzed.municipalities
                 if not (filters and filters.municipality)
             ]
+            # A named municipality adds its own candidates, so its statute is never crowded out of the pool.
             for scoped in scoped_filters:
                 if qvec is not None:
-                    rankings.append(([c for c, _ in dense_search(conn, qvec, self.embedder.model_id, n, scoped)],
-                                     W_SCOPED))
+                    dense_scores.update(dense_search(conn, qvec, self.embedder.model_id, n, scoped))
                 if mode != "dense":
-                    rankings.append(([c for c, _, _ in lexical_search(conn, analyzed.terms, n, scoped)], W_SCOPED))
-            fused = rrf(rankings, self.settings.rrf_k)
+                    lex_scores.update((c, score) for c, score, _ in lexical_search(conn, analyzed.terms, n, scoped))
+            if self.settings.fusion == "rrf":
+                fused = rrf([(sorted(lex_scores, key=lambda c: -lex_scores[c]), 1.0),
+                             (sorted(dense_scores, key=lambda c: -dense_scores[c]), 1.0)], self.settings.rrf_k)
+            else:
+                fused = convex_fusion(lex_scores, dense_scores, self.settings.dense_weight)
             info = self._chunk_info(conn, list(fused))
             fused = self._apply_metadata(fused, info, analyzed)
             ordered = sorted(fused, key=lambda c: fused[c], reverse=True)
             hits = self._hits(ordered, fused, info, top_k)
             signals = self._signals(conn, hits, analyzed, dict(dense), lex)
         timings["total"] = (time.perf_counter() - t0) * 1000
-        return SearchResult(query=query, hits=hits, analyzed=analyzed, timings_ms=timings, signals=signals)
+        return SearchResult(query=query, hits=hits, analyzed=analyzed, timings_ms=timings, signals=signals,
+                            query_vector=qvec)
 
     def _municipalities(self, conn: psycopg.Connection) -> list[str]:
         rows = conn.execute(
@@ -207,11 +229,13 @@ class Searcher:
         # corpus without it should lower confidence, not vanish from the denominator.
         default_idf = max(idf.values(), default=5.0)
         total = sum(idf.get(t, default_idf) for t in full_terms) or 1.0
-        best_cov = 0.0
-        for hit in hits[:3]:
-            present = index_terms(f"{hit.chunk.section or ''}\n{hit.chunk.text}")
-            covered = sum(idf.get(t, default_idf) for t in full_terms if t in present)
-            best_cov = max(best_cov, covered / total)
+        # Which query terms each top chunk contains, read from its stored lexemes (the GIN-indexed tsvector).
+        rows = conn.execute(
+            "SELECT id, ARRAY(SELECT unnest(tsvector_to_array(lexemes)) INTERSECT SELECT unnest(%s::text[])) "
+            "FROM chunks WHERE id = ANY(%s)",
+            (full_terms, [int(h.chunk.id) for h in hits[:3]]),
+        ).fetchall()
+        best_cov = max((sum(idf.get(t, default_idf) for t in present) / total for _, present in rows), default=0.0)
         top_ids = {int(h.chunk.id) for h in hits[:5]}
         lex_top = {c for c, _, _ in lex[:5]}
         ranked_dense = sorted(dense.values(), reverse=True)
