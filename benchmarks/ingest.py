@@ -25,11 +25,10 @@ sys.path.insert(0, str(ROOT / "src"))
 from kreiswissen.config import Settings  # noqa: E402
 from kreiswissen.db.embedded import embedded_pid, stop_embedded  # noqa: E402
 from kreiswissen.ingest.parsers import parse_file  # noqa: E402
-from kreiswissen.ingest.pipeline import embedding_text, expand_paths  # noqa: E402
+from kreiswissen.ingest.pipeline import chunk_texts, expand_paths  # noqa: E402
 from kreiswissen.runtime import Runtime  # noqa: E402
 from kreiswissen.security.principal import Principal  # noqa: E402
 from kreiswissen.text.analyzer import index_terms  # noqa: E402
-from kreiswissen.text.chunker import chunk_document  # noqa: E402
 
 
 def server_rss_mb(pid: int | None) -> float:
@@ -67,8 +66,7 @@ def main() -> int:
             if path.suffix.lower() not in (".md", ".pdf", ".docx", ".odt", ".html", ".txt", ".eml"):
                 continue
             doc = parse_file(path, rt.settings)
-            texts += [embedding_text(doc.title, c.section, c.text)
-                      for c in chunk_document(doc, rt.settings.chunk_max_chars, rt.settings.chunk_min_chars)]
+            texts += chunk_texts(doc, rt.settings)[1]
         batch = rt.settings.embedding_batch_size
         started = time.perf_counter()
         for i in range(0, len(texts), batch):

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
 
     # Retrieval.
     candidates: int = 60
+    lexical_per_term: int = 300  # postings read per query term, best impact first
+    hnsw_ef_search: int = 64
     fusion: Literal["convex", "rrf"] = "convex"
     dense_weight: float = 0.6
     rrf_k: int = 60

@@ -939,6 +939,17 @@ def test_zip_bomb_by_ratio(tmp_path: Path, settings: Settings) -> None:
     expect_input_error(write(tmp_path, "bombe.docx", _bomb()), settings, german="ZIP-Bombe")
 
 
+def test_zip_bomb_in_odt(tmp_path: Path, settings: Settings) -> None:
+    bomb = zip_bytes(
+        {
+            "mimetype": b"application/vnd.oasis.opendocument.text",
+            "content.xml": b"<?xml version='1.0'?><office:document-content xmlns:office='urn:x'/>",
+            "Pictures/padding.bin": b"\x00" * (5 * 1024 * 1024),
+        }
+    )
+    expect_input_error(write(tmp_path, "bombe.odt", bomb), settings, german="ZIP-Bombe")
+
+
 def test_zip_bomb_by_unpacked_size(tmp_path: Path) -> None:
     lenient_ratio = make_settings(max_compression_ratio=1e9, max_unpacked_bytes=1024 * 1024)
     expect_input_error(write(tmp_path, "gross.docx", _bomb()), lenient_ratio, german="entpackt zu groß")

@@ -83,7 +83,8 @@ class Database:
         self.info = resolve(settings)
         if migrate_schema:
             self.migrate()
-        self._conn: psycopg.Connection | None = None
+        # One connection per channel: channel 1 lets a search run its dense query beside the lexical one.
+        self._conns: dict[int, psycopg.Connection] = {}
 
     def migrate(self) -> list[str]:
         try:
@@ -102,8 +103,9 @@ class Database:
         except psycopg.OperationalError as exc:
             raise _unavailable(exc, "Verbindung als Eigentümer") from exc
 
-    def connection(self) -> psycopg.Connection:
-        if self._conn is None or self._conn.closed or self._conn.broken:
+    def connection(self, channel: int = 0) -> psycopg.Connection:
+        conn = self._conns.get(channel)
+        if conn is None or conn.closed or conn.broken:
             try:
                 conn = self._connect()
             except psycopg.OperationalError as exc:
@@ -111,8 +113,8 @@ class Database:
             from pgvector.psycopg import register_vector
 
             register_vector(conn)
-            self._conn = conn
-        return self._conn
+            self._conns[channel] = conn
+        return conn
 
     def _connect(self) -> psycopg.Connection:
         try:
@@ -124,25 +126,25 @@ class Database:
             self.info = _bootstrap_embedded(self.settings)
             return psycopg.connect(self.info.app_url, autocommit=True, connect_timeout=10)
 
-    def _healthy_connection(self) -> psycopg.Connection:
+    def _healthy_connection(self, channel: int) -> psycopg.Connection:
         """The connection, replaced once if the server went away since its last use (restart, failover)."""
-        conn = self.connection()
+        conn = self.connection(channel)
         try:
             conn.execute("SELECT 1")
         except psycopg.OperationalError:
             conn.close()
-            self._conn = None
-            conn = self.connection()
+            self._conns.pop(channel, None)
+            conn = self.connection(channel)
         return conn
 
     @contextmanager
-    def transaction(self, principal: Principal) -> Iterator[psycopg.Connection]:
+    def transaction(self, principal: Principal, channel: int = 0) -> Iterator[psycopg.Connection]:
         """A transaction whose row-level security sees exactly what ``principal`` may read.
 
         A database restart between transactions is healed by reconnecting; one during a transaction
         aborts it (nothing half-written) and raises ``BackendUnavailable``.
         """
-        conn = self._healthy_connection()
+        conn = self._healthy_connection(channel)
         try:
             with conn.transaction():
                 conn.execute(
@@ -155,9 +157,10 @@ class Database:
             raise _unavailable(exc, "Abfrage") from exc
 
     def close(self) -> None:
-        if self._conn is not None and not self._conn.closed:
-            self._conn.close()
-        self._conn = None
+        for conn in self._conns.values():
+            if not conn.closed:
+                conn.close()
+        self._conns.clear()
 
 
 def _pg_array(items: list[str]) -> str:

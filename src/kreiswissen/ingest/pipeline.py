@@ -23,7 +23,7 @@ from kreiswissen.ingest.model import ParsedDocument
 from kreiswissen.models.embedder import Embedder, text_hash
 from kreiswissen.security.principal import EVERYONE, Principal, validate_group
 from kreiswissen.text.analyzer import index_terms
-from kreiswissen.text.chunker import chunk_document
+from kreiswissen.text.chunker import Chunk, chunk_document
 
 Status = Literal["added", "updated", "unchanged", "access_updated", "failed"]
 
@@ -122,6 +122,12 @@ def embedding_text(title: str, section: str | None, text: str) -> str:
     """What the embedder and the lexical index see: the section path (with title) gives context."""
     head = section or title
     return f"{head}\n{text}" if head else text
+
+
+def chunk_texts(parsed: ParsedDocument, settings: Settings) -> tuple[list[Chunk], list[str]]:
+    """The document's chunks and, for each, the text that is embedded and indexed."""
+    chunks = chunk_document(parsed, settings.chunk_max_chars, settings.chunk_min_chars)
+    return chunks, [embedding_text(parsed.title, c.section, c.text) for c in chunks]
 
 
 class Ingestor:
@@ -223,8 +229,7 @@ class Ingestor:
         self, parsed: ParsedDocument, principal: Principal
     ) -> tuple[list[store.ChunkRow], dict[str, Any]]:
         """Chunk rows ready to store, and the embeddings that were computed now (to be cached)."""
-        chunks = chunk_document(parsed, self.settings.chunk_max_chars, self.settings.chunk_min_chars)
-        texts = [embedding_text(parsed.title, c.section, c.text) for c in chunks]
+        chunks, texts = chunk_texts(parsed, self.settings)
         vectors, fresh = self.embed_cached(texts, principal)
         rows = [
             store.ChunkRow(

@@ -33,7 +33,8 @@ MAX_QUERY_CHARS = 2000
 MUNICIPALITY_MATCH = 1.6
 MUNICIPALITY_OTHER = 0.5
 PARAGRAPH_MATCH = 1.5
-NEAR_DUPLICATE = 0.85  # Jaccard similarity of word 3-shingles
+NEAR_DUPLICATE = 0.85
+MUNICIPALITY_CACHE_S = 30.0  # Jaccard similarity of word 3-shingles
 
 
 @dataclass
@@ -97,7 +98,8 @@ class Searcher:
         self.db = db
         self.embedder = embedder
         self.settings = settings
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="query-embedding")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dense-search")
+        self._municipality_cache: dict[tuple[bool, frozenset[str]], tuple[float, list[str]]] = {}
 
     def search(
         self,
@@ -117,20 +119,17 @@ class Searcher:
         n = max(self.settings.candidates, top_k)
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
-        # The query embedding (native code, releases the GIL) runs while the lexical side queries PostgreSQL.
-        pending = self._pool.submit(self.embedder.embed_query, query) if mode != "lexical" else None
+        cfg = self.settings
+        # Embedding + dense search run on a second connection while the lexical side queries PostgreSQL.
+        pending = self._pool.submit(self._embed_and_dense, query, principal, n, filters) if mode != "lexical" else None
         with self.db.transaction(principal) as conn:
-            analyzed = analyze(query, self._municipalities(conn))
+            analyzed = analyze(query, self._municipalities(conn, principal))
             t1 = time.perf_counter()
-            lex = lexical_search(conn, analyzed.terms, n, filters) if mode != "dense" else []
+            lex = lexical_search(conn, analyzed.terms, n, filters, cfg.lexical_per_term) if mode != "dense" else []
             t2 = time.perf_counter()
-            qvec = pending.result() if pending is not None else None
-            timings["embed_wait"] = (time.perf_counter() - t2) * 1000
-            t2 = time.perf_counter()
-            dense = dense_search(conn, qvec, self.embedder.model_id, n, filters) if qvec is not None else []
-            t3 = time.perf_counter()
+            qvec, dense = pending.result() if pending is not None else (None, [])
             timings["lexical"] = (t2 - t1) * 1000
-            timings["dense"] = (t3 - t2) * 1000
+            timings["dense_wait"] = (time.perf_counter() - t2) * 1000
             lex_scores = {c: score for c, score, _ in lex}
             dense_scores = dict(dense)
             scoped_filters = [
@@ -141,9 +140,10 @@ class Searcher:
             # A named municipality adds its own candidates, so its statute is never crowded out of the pool.
             for scoped in scoped_filters:
                 if qvec is not None:
-                    dense_scores.update(dense_search(conn, qvec, self.embedder.model_id, n, scoped))
+                    dense_scores.update(dense_search(conn, qvec, self.embedder.model_id, n, scoped, cfg.hnsw_ef_search))
                 if mode != "dense":
-                    lex_scores.update((c, score) for c, score, _ in lexical_search(conn, analyzed.terms, n, scoped))
+                    lex_scores.update((c, score) for c, score, _ in
+                                      lexical_search(conn, analyzed.terms, n, scoped, cfg.lexical_per_term))
             if self.settings.fusion == "rrf":
                 fused = rrf([(sorted(lex_scores, key=lambda c: -lex_scores[c]), 1.0),
                              (sorted(dense_scores, key=lambda c: -dense_scores[c]), 1.0)], self.settings.rrf_k)
@@ -158,11 +158,26 @@ class Searcher:
         return SearchResult(query=query, hits=hits, analyzed=analyzed, timings_ms=timings, signals=signals,
                             query_vector=qvec)
 
-    def _municipalities(self, conn: psycopg.Connection) -> list[str]:
+    def _embed_and_dense(
+        self, query: str, principal: Principal, n: int, filters: SearchFilters | None
+    ) -> tuple[np.ndarray, list[tuple[int, float]]]:
+        qvec = self.embedder.embed_query(query)
+        with self.db.transaction(principal, channel=1) as conn:
+            return qvec, dense_search(conn, qvec, self.embedder.model_id, n, filters, self.settings.hnsw_ef_search)
+
+    def _municipalities(self, conn: psycopg.Connection, principal: Principal) -> list[str]:
+        """Municipalities of the documents the principal can read; cached briefly per set of groups."""
+        key = (principal.operator, frozenset(principal.group_list()))
+        cached = self._municipality_cache.get(key)
+        now = time.monotonic()
+        if cached and now - cached[0] < MUNICIPALITY_CACHE_S:
+            return cached[1]
         rows = conn.execute(
             "SELECT DISTINCT municipality FROM documents WHERE is_current AND municipality IS NOT NULL"
         ).fetchall()
-        return [r[0] for r in rows]
+        names = [r[0] for r in rows]
+        self._municipality_cache[key] = (now, names)
+        return names
 
     def _chunk_info(self, conn: psycopg.Connection, ids: list[int]) -> dict[int, tuple]:
         if not ids:
