@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from kreiswissen.errors import PermissionDenied
+from kreiswissen.errors import NotFound, PermissionDenied
 from kreiswissen.ingest.service import delete_source, list_documents
 from kreiswissen.runtime import Runtime
 from kreiswissen.security.principal import Principal
@@ -132,6 +132,21 @@ def test_groups_are_stored_and_changing_them_updates_access(rt: Runtime, tmp_pat
     assert report.results[0].status == "access_updated"
     assert list_documents(rt.db, insider) == []
     assert rt.searcher.search("Hundesteuer", outsider).hits
+
+
+def test_deleting_needs_a_shared_group_not_just_read_access(rt: Runtime, tmp_path: Path, operator: Principal) -> None:
+    public, internal = tmp_path / "oeffentlich.md", tmp_path / "intern.md"
+    public.write_text(STATUTE, encoding="utf-8")
+    internal.write_text(STATUTE.replace("Musterdorf", "Beispielstadt"), encoding="utf-8")
+    rt.ingestor.ingest([public], operator)
+    rt.ingestor.ingest([internal], operator, groups=["ordnungsamt"])
+    clerk = Principal.with_groups(["ordnungsamt"])
+    with pytest.raises(PermissionDenied):
+        delete_source(rt.db, str(public), clerk)
+    with pytest.raises(NotFound):
+        delete_source(rt.db, str(internal), Principal.with_groups(["jugendamt"]))  # cannot even see it
+    assert delete_source(rt.db, str(internal), clerk) == 1
+    assert [d["source"] for d in list_documents(rt.db, operator)] == [str(public)]
 
 
 def test_a_user_cannot_grant_groups_they_are_not_in(rt: Runtime, tmp_path: Path) -> None:

@@ -7,19 +7,32 @@ from typing import Any
 
 from kreiswissen.db import documents as store
 from kreiswissen.db.database import Database
-from kreiswissen.errors import NotFound
-from kreiswissen.security.principal import Principal
+from kreiswissen.errors import NotFound, PermissionDenied
+from kreiswissen.security.principal import EVERYONE, Principal
 
 
 def delete_source(db: Database, source: str, principal: Principal) -> int:
-    """Delete every version of a source the principal can see; the key is the path as resolved, or as given."""
+    """Delete every version of a source; the key is the path as resolved, or as given.
+
+    Reading is not enough to delete: a non-operator must belong to one of the document's own groups other
+    than ``alle``, so documents for everyone can only be removed by the operator. (Roles such as
+    Redakteur refine this with the identity issue.)
+    """
     candidates = [str(Path(source).resolve()), source]
     with db.transaction(principal) as conn:
         for key in candidates:
             row = conn.execute(
-                "SELECT source_key FROM documents WHERE source_key = %s OR source = %s LIMIT 1", (key, key)
+                "SELECT source_key, access_groups FROM documents WHERE (source_key = %s OR source = %s) "
+                "AND is_current LIMIT 1",
+                (key, key),
             ).fetchone()
             if row:
+                own = set(row[1]) - {EVERYONE}
+                if not principal.operator and not own & principal.groups:
+                    raise PermissionDenied(
+                        f"{principal.name} may not delete {row[0]}",
+                        user_message=f"Sie dürfen '{source}' nicht löschen (keine gemeinsame Gruppe).",
+                    )
                 store.lock_source(conn, row[0])
                 return store.delete_document(conn, row[0])
     raise NotFound(f"no document for source {source!r}",
