@@ -83,6 +83,14 @@ def _date(value: str | None, name: str) -> date | None:
                          user_message=f"Ungültiges Datum für {name}: {value!r} (erwartet JJJJ-MM-TT).") from None
 
 
+def _within_document(section: str | None, title: str) -> str:
+    """The section path without the document title it starts with ("§ 5 Steuersatz")."""
+    if not section:
+        return ""
+    prefix = title + " › "
+    return section[len(prefix):] if section.startswith(prefix) else ("" if section == title else section)
+
+
 def print_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
@@ -166,8 +174,8 @@ def search(
     for hit in result.hits:
         page = f", S. {hit.chunk.page}" if hit.chunk.page else ""
         out.print(f"[bold]{hit.rank}.[/] [cyan]{escape(hit.document.title)}[/]{page}  [dim]{hit.score:.4f}[/]")
-        if hit.chunk.section:
-            out.print(f"   [dim]{escape(hit.chunk.section)}[/]")
+        if where := _within_document(hit.chunk.section, hit.document.title):
+            out.print(f"   [dim]{escape(where)}[/]")
         snippet = " ".join(hit.chunk.text.split())
         out.print(f"   {escape(snippet[:300])}{'…' if len(snippet) > 300 else ''}")
         out.print(f"   [dim]{escape(hit.document.source)}[/]")
@@ -191,7 +199,8 @@ def ask(
         out.print("\n[bold]Quellen[/]")
         for c in answer.citations:
             page = f", S. {c.chunk.page}" if c.chunk.page else ""
-            out.print(f" [{c.rank}] {escape(c.document.title)} – {escape(c.chunk.section or '')}{page}\n"
+            where = _within_document(c.chunk.section, c.document.title)
+            out.print(f" [{c.rank}] {escape(c.document.title)}{' – ' + escape(where) if where else ''}{page}\n"
                       f"     [dim]{escape(c.document.source)}[/]")
 
 
