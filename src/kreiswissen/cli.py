@@ -23,6 +23,7 @@ from rich.table import Table
 
 from kreiswissen import __version__
 from kreiswissen.errors import InputError, KreiswissenError
+from kreiswissen.ingest.pipeline import Status
 from kreiswissen.runtime import Runtime
 from kreiswissen.search.models import SearchFilters
 from kreiswissen.security.principal import Principal
@@ -132,8 +133,9 @@ def ingest(
                                                              "failed")}})
     else:
         table = Table(title="Zusammenfassung", show_header=False)
-        for label, status in (("neu", "added"), ("aktualisiert", "updated"), ("unverändert", "unchanged"),
-                              ("Rechte geändert", "access_updated"), ("fehlgeschlagen", "failed")):
+        rows: list[tuple[str, Status]] = [("neu", "added"), ("aktualisiert", "updated"), ("unverändert", "unchanged"),
+                                          ("Rechte geändert", "access_updated"), ("fehlgeschlagen", "failed")]
+        for label, status in rows:
             table.add_row(label, str(report.count(status)))
         table.add_row("Abschnitte neu", str(report.chunks))
         out.print(table)

@@ -89,7 +89,7 @@ class Database:
     def migrate(self) -> list[str]:
         try:
             with psycopg.connect(self.info.admin_url, autocommit=True) as admin:
-                app_user = conninfo_to_dict(self.info.app_url).get("user")
+                app_user = str(conninfo_to_dict(self.info.app_url).get("user") or "")
                 admin_user = admin.execute("SELECT current_user").fetchone()[0]  # type: ignore[index]
                 role = app_user if app_user and app_user != admin_user else None
                 return migrate(admin, role)

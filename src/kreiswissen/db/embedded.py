@@ -93,4 +93,4 @@ def with_user_and_db(uri: str, user: str, database: str) -> str:
     params["user"] = user
     params["dbname"] = database
     params.pop("password", None)
-    return make_conninfo(**params)
+    return make_conninfo("", **params)
