@@ -93,10 +93,6 @@ class Settings(BaseSettings):
     def db_dir(self) -> Path:
         return self.home / "db"
 
-    @property
-    def cache_dir(self) -> Path:
-        return self.home / "cache"
-
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

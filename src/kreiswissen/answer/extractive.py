@@ -144,8 +144,7 @@ def compose(
     citations = []
     for i, h_idx in enumerate(order):
         hit = hits[h_idx]
-        citations.append(SearchHit(rank=i + 1, score=hit.score, document=hit.document, chunk=hit.chunk,
-                                   signals=hit.signals))
+        citations.append(SearchHit(rank=i + 1, score=hit.score, document=hit.document, chunk=hit.chunk))
     return "\n".join(lines), citations
 
 
