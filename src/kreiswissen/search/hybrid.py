@@ -130,7 +130,7 @@ class Searcher:
             qvec, dense = pending.result() if pending is not None else (None, [])
             timings["lexical"] = (t2 - t1) * 1000
             timings["dense_wait"] = (time.perf_counter() - t2) * 1000
-            lex_scores = {c: score for c, score, _ in lex}
+            lex_scores = dict(lex)
             dense_scores = dict(dense)
             scoped_filters = [
                 SearchFilters(**{**(filters.__dict__ if filters else {}), "municipality": m})
@@ -142,8 +142,7 @@ class Searcher:
                 if qvec is not None:
                     dense_scores.update(dense_search(conn, qvec, self.embedder.model_id, n, scoped, cfg.hnsw_ef_search))
                 if mode != "dense":
-                    lex_scores.update((c, score) for c, score, _ in
-                                      lexical_search(conn, analyzed.terms, n, scoped, cfg.lexical_per_term))
+                    lex_scores.update(lexical_search(conn, analyzed.terms, n, scoped, cfg.lexical_per_term))
             if self.settings.fusion == "rrf":
                 fused = rrf([(sorted(lex_scores, key=lambda c: -lex_scores[c]), 1.0),
                              (sorted(dense_scores, key=lambda c: -dense_scores[c]), 1.0)], self.settings.rrf_k)
@@ -235,7 +234,7 @@ class Searcher:
 
     @staticmethod
     def _signals(conn: psycopg.Connection, hits: list[SearchHit], q: AnalyzedQuery,
-                 dense: dict[int, float], lex: list[tuple[int, float, int]]) -> dict[str, float]:
+                 dense: dict[int, float], lex: list[tuple[int, float]]) -> dict[str, float]:
         if not hits:
             return {"coverage": 0.0, "dense": 0.0, "agreement": 0.0}
         full_terms = [t for t, w in q.terms.items() if w >= 1.0]
@@ -252,15 +251,15 @@ class Searcher:
         ).fetchall()
         best_cov = max((sum(idf.get(t, default_idf) for t in present) / total for _, present in rows), default=0.0)
         top_ids = {int(h.chunk.id) for h in hits[:5]}
-        lex_top = {c for c, _, _ in lex[:5]}
-        ranked_dense = sorted(dense.values(), reverse=True)
-        dense_top = {c for c, _ in sorted(dense.items(), key=lambda x: -x[1])[:5]}
-        rest = ranked_dense[1:10]
-        query_idf = sum(idf.get(t, default_idf) * w for t, w in q.terms.items() if w >= 1.0) or 1.0
+        lex_top = {c for c, _ in lex[:5]}
+        ranked_dense = sorted(dense.items(), key=lambda item: -item[1])
+        dense_top = {c for c, _ in ranked_dense[:5]}
+        rest = [sim for _, sim in ranked_dense[1:10]]
         return {
             "coverage": best_cov,
             "dense": max((dense.get(int(h.chunk.id), 0.0) for h in hits[:3]), default=0.0),
-            "dense_margin": (ranked_dense[0] - sum(rest) / len(rest)) if rest else 0.0,
-            "lexical": (lex[0][1] / query_idf) if lex else 0.0,
+            "dense_margin": (ranked_dense[0][1] - sum(rest) / len(rest)) if rest else 0.0,
+            # BM25 of the best chunk relative to the query's total idf (the same sum as ``total``).
+            "lexical": (lex[0][1] / total) if lex else 0.0,
             "agreement": len(top_ids & lex_top & dense_top) / 5.0,
         }

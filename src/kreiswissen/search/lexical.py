@@ -24,7 +24,7 @@ q AS (
 """
 
 _PLAIN = _TERMS + """
-SELECT p.chunk_id, sum(q.idfw * p.impact) AS score, count(*) AS matched
+SELECT p.chunk_id, sum(q.idfw * p.impact) AS score
 FROM q CROSS JOIN LATERAL (
     SELECT chunk_id, impact FROM postings WHERE term = q.term ORDER BY impact DESC LIMIT %(per_term)s
 ) p
@@ -32,7 +32,7 @@ GROUP BY p.chunk_id ORDER BY score DESC LIMIT %(limit)s
 """
 
 _FILTERED = _TERMS + """
-SELECT p.chunk_id, sum(q.idfw * p.impact) AS score, count(*) AS matched
+SELECT p.chunk_id, sum(q.idfw * p.impact) AS score
 FROM q CROSS JOIN LATERAL (
     SELECT po.chunk_id, po.impact FROM postings po
     JOIN chunks c ON c.id = po.chunk_id JOIN documents d ON d.id = c.document_id
@@ -49,8 +49,8 @@ def lexical_search(
     limit: int,
     filters: SearchFilters | None = None,
     per_term: int = 1000,
-) -> list[tuple[int, float, int]]:
-    """(chunk id, BM25 score, number of matched query terms), best first."""
+) -> list[tuple[int, float]]:
+    """(chunk id, BM25 score), best first."""
     if not weights:
         return []
     terms = sorted(weights)
@@ -58,7 +58,7 @@ def lexical_search(
     where, fparams = filter_sql(filters)
     query = _FILTERED.format(filters=where) if where else _PLAIN
     rows = conn.execute(query, {**params, **fparams}).fetchall()  # type: ignore[arg-type]
-    return [(int(r[0]), float(r[1]), int(r[2])) for r in rows]
+    return [(int(r[0]), float(r[1])) for r in rows]
 
 
 def idf_weights(conn: psycopg.Connection, terms: list[str]) -> dict[str, float]:
