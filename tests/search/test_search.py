@@ -100,3 +100,23 @@ def test_unanswerable_questions_are_refused(corpus_rt: Runtime, question: str) -
     answer = corpus_rt.answerer.ask(question, OP)
     assert not answer.answered
     assert answer.answer == REFUSAL and answer.citations == []
+
+
+def test_dense_statement_keeps_the_hnsw_index_in_a_generic_plan(corpus_rt: Runtime) -> None:
+    """psycopg prepares a statement after a few executions and PostgreSQL may then plan it generically; the
+    k-NN statement must still use the model's partial HNSW index (the model is a literal, not a parameter)."""
+    from kreiswissen.search.dense import dense_sql
+
+    model, dim = corpus_rt.embedder.model_id, corpus_rt.embedder.dim
+
+    def generic_plan(sql: str) -> str:
+        positional = sql.replace("%(q)s", "$1").replace("%(limit)s", "$2").replace("%(model)s", "$3")
+        with corpus_rt.db.transaction(OP) as conn:
+            rows = conn.execute("EXPLAIN (GENERIC_PLAN) " + positional).fetchall()  # type: ignore[arg-type]
+        return "\n".join(r[0] for r in rows)
+
+    plan = generic_plan(dense_sql(dim, model))
+    assert "Index Scan using chunks_embedding_" in plan, plan
+    # The same statement with the model as a parameter loses the index: the check above can fail.
+    parameterised = dense_sql(dim, model).replace(f"= '{model}'", "= %(model)s")
+    assert "chunks_embedding_" not in generic_plan(parameterised)

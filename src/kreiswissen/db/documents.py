@@ -216,3 +216,8 @@ def store_embeddings(conn: psycopg.Connection, model: str, items: dict[str, np.n
            ON CONFLICT DO NOTHING""",
         (model, hashes, [_vector_literal(items[h]) for h in hashes]),
     )
+
+
+def sql_literal(value: str) -> str:
+    """A standard-conforming SQL string literal (quotes doubled; backslashes are not special since PG 9.1)."""
+    return "'" + value.replace("'", "''") + "'"
