@@ -7,9 +7,11 @@ exactly those groups (plus ``alle``).
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date
 from functools import wraps
 from pathlib import Path
@@ -39,6 +41,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 AsGroup = Annotated[list[str] | None, typer.Option("--as-group", help="Als Benutzer mit genau diesen Gruppen "
                                                    "handeln (mehrfach angebbar).")]
+AsUser = Annotated[str | None, typer.Option("--as-user", help="Als dieser Benutzer (mit seinen Gruppen) handeln.")]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Ausgabe als JSON.")]
 
 
@@ -68,10 +71,16 @@ def runtime() -> Iterator[Runtime]:
         rt.close()
 
 
-def principal_for(as_group: list[str] | None) -> Principal:
+def principal_for(as_group: list[str] | None, as_user: str | None = None, rt: Runtime | None = None) -> Principal:
+    if as_user and as_group:
+        raise InputError("--as-user and --as-group", user_message="Bitte entweder --as-user oder --as-group angeben.")
+    if as_user:
+        if rt is None:
+            raise RuntimeError("as_user needs the runtime")
+        return rt.identity.principal_for(as_user)
     if as_group:
         return Principal.with_groups(as_group)
-    return Principal.local_operator()
+    return replace(Principal.local_operator(), name=operator_actor())
 
 
 def _date(value: str | None, name: str) -> date | None:
@@ -127,6 +136,11 @@ def ingest(
                     progress.console.print(f"[red]✗[/] {escape(result.error or '')}")
 
             report = ingestor.ingest(paths, principal, group, department, progress=tick)
+        for r in report.results:
+            if r.status in ("added", "updated", "access_updated"):
+                event = "document.upload" if r.status == "added" else "document.change"
+                rt.audit.record(principal.name, event, {"source": r.source, "status": r.status,
+                                                        "groups": sorted(group or []), "department": department})
     if as_json:
         print_json({"files": [r.__dict__ for r in report.results],
                     "summary": {s: report.count(s) for s in ("added", "updated", "unchanged", "access_updated",
@@ -158,6 +172,7 @@ def search(
     doc_type: Annotated[str | None, typer.Option("--doc-type", help="Dokumenttyp, z. B. satzung oder pdf.")] = None,
     date_from: Annotated[str | None, typer.Option("--date-from", help="Stand ab (JJJJ-MM-TT).")] = None,
     date_to: Annotated[str | None, typer.Option("--date-to", help="Stand bis (JJJJ-MM-TT).")] = None,
+    as_user: AsUser = None,
 ) -> None:
     """Hybride Suche (Volltext + Bedeutung) in den freigegebenen Dokumenten."""
     if mode not in ("hybrid", "lexical", "dense"):
@@ -165,8 +180,10 @@ def search(
     filters = SearchFilters(department=department, municipality=municipality, doc_type=doc_type,
                             date_from=_date(date_from, "--date-from"), date_to=_date(date_to, "--date-to"))
     with runtime() as rt:
-        result = rt.searcher.search(query, principal_for(as_group), top_k=top_k, mode=mode,  # type: ignore[arg-type]
+        principal = principal_for(as_group, as_user, rt)
+        result = rt.searcher.search(query, principal, top_k=top_k, mode=mode,  # type: ignore[arg-type]
                                     filters=filters)
+        rt.audit.record_query(principal.name, "search", result.query, [h.document.id for h in result.hits])
     if as_json:
         print_json({"query": result.query, "results": [h.to_json() for h in result.hits]})
         return
@@ -189,10 +206,14 @@ def ask(
     question: Annotated[str, typer.Argument(help="Frage in natürlicher Sprache.")],
     as_group: AsGroup = None,
     as_json: JsonFlag = False,
+    as_user: AsUser = None,
 ) -> None:
     """Frage beantworten – mit wörtlichen Zitaten und Quellen."""
     with runtime() as rt:
-        answer = rt.answerer.ask(question, principal_for(as_group))
+        principal = principal_for(as_group, as_user, rt)
+        answer = rt.answerer.ask(question, principal)
+        rt.audit.record_query(principal.name, "ask", question, [c.document.id for c in answer.citations],
+                              {"answered": answer.answered})
     if as_json:
         print_json(answer.to_json())
         return
@@ -216,7 +237,9 @@ def delete(
     from kreiswissen.ingest.service import delete_source
 
     with runtime() as rt:
-        removed = delete_source(rt.db, source, principal_for(as_group))
+        principal = principal_for(as_group)
+        removed = delete_source(rt.db, source, principal)
+        rt.audit.record(principal.name, "document.delete", {"source": source, "versions": removed})
     out.print(f"Gelöscht: {escape(source)} ({removed} Version(en)).")
 
 
@@ -258,6 +281,250 @@ def db_stop() -> None:
 
     stopped = stop_embedded(get_settings().db_dir)
     out.print("Datenbank beendet." if stopped else "Die eingebettete Datenbank lief nicht.")
+
+
+# -- identity and audit ------------------------------------------------------------------------------------
+users_app = typer.Typer(help="Benutzer verwalten.", no_args_is_help=True)
+groups_app = typer.Typer(help="Gruppen (Fachdienste, Ämter, Projektgruppen) verwalten.", no_args_is_help=True)
+tokens_app = typer.Typer(help="API-Tokens verwalten.", no_args_is_help=True)
+audit_app = typer.Typer(help="Protokoll (Audit-Log) prüfen und exportieren.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+app.add_typer(groups_app, name="groups")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(audit_app, name="audit")
+
+GroupOpt = Annotated[list[str] | None, typer.Option("--group", "-g", help="Gruppe (mehrfach).")]
+RoleOpt = Annotated[list[str] | None, typer.Option("--role", "-r", help="Rolle: leser, redakteur, ki-manager, "
+                                                   "administrator, datenschutz (mehrfach).")]
+
+
+def operator_actor() -> str:
+    """Who acts on the command line: the local operator, named by the OS account."""
+    try:
+        import pwd
+
+        account = pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError):
+        account = os.environ.get("USER") or os.environ.get("USERNAME") or "unbekannt"
+    return f"operator:{account}"
+
+
+def _read_password_stdin() -> str:
+    data = sys.stdin.readline()
+    password = data.rstrip("\r\n")
+    if not password:
+        raise InputError("empty password", user_message="Kein Passwort auf der Standardeingabe erhalten.")
+    return password
+
+
+def _user_row(u: Any) -> dict[str, Any]:
+    return {"name": u.name, "display_name": u.display_name, "auth_source": u.auth_source, "roles": list(u.roles),
+            "groups": list(u.groups), "disabled": u.disabled,
+            "locked_until": u.locked_until.isoformat() if u.locked_until else None}
+
+
+@users_app.command("add")
+@handle_errors
+def users_add(
+    name: Annotated[str, typer.Argument(help="Benutzername (Kleinbuchstaben).")],
+    group: GroupOpt = None,
+    role: RoleOpt = None,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Passwort von der Standardeingabe "
+                                                 "lesen (lokales Konto).")] = False,
+    source: Annotated[str, typer.Option("--source", help="local, ldap oder oidc.")] = "local",
+    display_name: Annotated[str, typer.Option("--display-name", help="Anzeigename.")] = "",
+) -> None:
+    """Benutzer anlegen."""
+    if source not in ("local", "ldap", "oidc"):
+        raise InputError(f"bad source {source}", user_message="--source muss local, ldap oder oidc sein.")
+    password = _read_password_stdin() if password_stdin else None
+    with runtime() as rt:
+        user = rt.identity.add_user(operator_actor(), name, group or [], password, role, display_name, source)
+    out.print(f"Benutzer '{escape(user.name)}' angelegt (Gruppen: {escape(', '.join(user.groups) or '–')}, "
+              f"Rollen: {', '.join(user.roles)}).")
+
+
+@users_app.command("list")
+@handle_errors
+def users_list(as_json: JsonFlag = False) -> None:
+    """Benutzer auflisten."""
+    with runtime() as rt:
+        users = rt.identity.list_users()
+    if as_json:
+        print_json({"users": [_user_row(u) for u in users]})
+        return
+    table = Table("Name", "Anmeldung", "Rollen", "Gruppen", "Status")
+    for u in users:
+        table.add_row(escape(u.name), u.auth_source, ", ".join(u.roles), escape(", ".join(u.groups)),
+                      "gesperrt" if u.disabled else "aktiv")
+    out.print(table)
+
+
+@users_app.command("disable")
+@handle_errors
+def users_disable(name: Annotated[str, typer.Argument(help="Benutzername.")]) -> None:
+    """Benutzer sperren (seine API-Tokens werden widerrufen)."""
+    with runtime() as rt:
+        rt.identity.set_disabled(operator_actor(), name, True)
+    out.print(f"Benutzer '{escape(name)}' gesperrt.")
+
+
+@users_app.command("enable")
+@handle_errors
+def users_enable(name: Annotated[str, typer.Argument(help="Benutzername.")]) -> None:
+    """Gesperrten Benutzer wieder freigeben."""
+    with runtime() as rt:
+        rt.identity.set_disabled(operator_actor(), name, False)
+    out.print(f"Benutzer '{escape(name)}' freigegeben.")
+
+
+@users_app.command("set-groups")
+@handle_errors
+def users_set_groups(name: Annotated[str, typer.Argument(help="Benutzername.")], group: GroupOpt = None) -> None:
+    """Die Gruppen eines Benutzers ersetzen."""
+    with runtime() as rt:
+        user = rt.identity.set_groups(operator_actor(), name, group or [])
+    out.print(f"Gruppen von '{escape(user.name)}': {escape(', '.join(user.groups) or '–')}.")
+
+
+@users_app.command("set-roles")
+@handle_errors
+def users_set_roles(name: Annotated[str, typer.Argument(help="Benutzername.")], role: RoleOpt = None) -> None:
+    """Die Rollen eines Benutzers ersetzen."""
+    with runtime() as rt:
+        user = rt.identity.set_roles(operator_actor(), name, role or [])
+    out.print(f"Rollen von '{escape(user.name)}': {', '.join(user.roles)}.")
+
+
+@users_app.command("set-password")
+@handle_errors
+def users_set_password(name: Annotated[str, typer.Argument(help="Benutzername.")]) -> None:
+    """Neues Passwort setzen (von der Standardeingabe)."""
+    password = _read_password_stdin()
+    with runtime() as rt:
+        rt.identity.set_password(operator_actor(), name, password)
+    out.print(f"Passwort von '{escape(name)}' geändert.")
+
+
+@groups_app.command("add")
+@handle_errors
+def groups_add(name: Annotated[str, typer.Argument(help="Gruppenname.")],
+               description: Annotated[str, typer.Option("--description", help="Beschreibung.")] = "") -> None:
+    """Gruppe anlegen."""
+    with runtime() as rt:
+        rt.identity.add_group(operator_actor(), name, description)
+    out.print(f"Gruppe '{escape(name)}' angelegt.")
+
+
+@groups_app.command("list")
+@handle_errors
+def groups_list(as_json: JsonFlag = False) -> None:
+    """Gruppen auflisten."""
+    with runtime() as rt:
+        groups = rt.identity.list_groups()
+    if as_json:
+        print_json({"groups": [{"name": n, "description": d, "members": m} for n, d, m in groups]})
+        return
+    table = Table("Gruppe", "Beschreibung", "Mitglieder")
+    for n, d, m in groups:
+        table.add_row(escape(n), escape(d), str(m))
+    out.print(table)
+
+
+@groups_app.command("remove")
+@handle_errors
+def groups_remove(name: Annotated[str, typer.Argument(help="Gruppenname.")]) -> None:
+    """Gruppe entfernen (Mitgliedschaften entfallen; Dokumentfreigaben bleiben unverändert)."""
+    with runtime() as rt:
+        rt.identity.remove_group(operator_actor(), name)
+    out.print(f"Gruppe '{escape(name)}' entfernt.")
+
+
+@tokens_app.command("create")
+@handle_errors
+def tokens_create(
+    user: Annotated[str, typer.Argument(help="Benutzer, für den das Token gilt.")],
+    scope: Annotated[list[str] | None, typer.Option("--scope", "-s", help="search, ask, documents:read, "
+                                                    "documents:write, admin (mehrfach).")] = None,
+    days: Annotated[int | None, typer.Option("--days", help="Gültigkeit in Tagen.")] = None,
+    label: Annotated[str, typer.Option("--label", help="Bezeichnung.")] = "",
+    as_json: JsonFlag = False,
+) -> None:
+    """API-Token erzeugen. Das Geheimnis wird nur jetzt angezeigt."""
+    with runtime() as rt:
+        secret, token = rt.identity.create_token(operator_actor(), user, scope or ["search", "ask"], days, label)
+    if as_json:
+        print_json({"id": token.id, "token": secret, "user": token.user, "scopes": list(token.scopes),
+                    "expires_at": token.expires_at.isoformat()})
+        return
+    out.print(f"Token {token.id} für '{escape(token.user)}' (gültig bis {token.expires_at:%d.%m.%Y}):")
+    sys.stdout.write(secret + "\n")
+
+
+@tokens_app.command("list")
+@handle_errors
+def tokens_list(user: Annotated[str | None, typer.Option("--user", help="Nur dieser Benutzer.")] = None,
+                as_json: JsonFlag = False) -> None:
+    """API-Tokens auflisten (ohne Geheimnisse)."""
+    with runtime() as rt:
+        tokens = rt.identity.list_tokens(user)
+    if as_json:
+        print_json({"tokens": [{"id": t.id, "user": t.user, "label": t.label, "scopes": list(t.scopes),
+                                "expires_at": t.expires_at.isoformat(), "revoked": t.revoked} for t in tokens]})
+        return
+    table = Table("ID", "Benutzer", "Bezeichnung", "Rechte", "gültig bis", "Status")
+    for t in tokens:
+        table.add_row(t.id, escape(t.user), escape(t.label), ", ".join(t.scopes), f"{t.expires_at:%d.%m.%Y}",
+                      "widerrufen" if t.revoked else "aktiv")
+    out.print(table)
+
+
+@tokens_app.command("revoke")
+@handle_errors
+def tokens_revoke(token_id: Annotated[str, typer.Argument(help="Token-ID.")]) -> None:
+    """API-Token widerrufen."""
+    with runtime() as rt:
+        rt.identity.revoke_token(operator_actor(), token_id)
+    out.print(f"Token {escape(token_id)} widerrufen.")
+
+
+@audit_app.command("verify")
+@handle_errors
+def audit_verify(as_json: JsonFlag = False) -> None:
+    """Die Hash-Kette des Protokolls prüfen (Exit-Code 0: unversehrt)."""
+    with runtime() as rt:
+        result = rt.audit.verify()
+    if as_json:
+        print_json({"ok": result.ok, "entries": result.entries, "first_broken": result.first_broken,
+                    "reason": result.reason})
+    elif result.ok:
+        out.print(f"Protokoll unversehrt: {result.entries} Einträge geprüft.")
+    else:
+        err.print(f"[red]Protokoll verletzt bei Eintrag {result.first_broken}:[/] {escape(result.reason)}")
+    if not result.ok:
+        raise typer.Exit(3)
+
+
+@audit_app.command("export")
+@handle_errors
+def audit_export(
+    date_from: Annotated[str | None, typer.Option("--from", help="Ab Datum (JJJJ-MM-TT).")] = None,
+    date_to: Annotated[str | None, typer.Option("--to", help="Bis einschließlich Datum (JJJJ-MM-TT).")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv oder json.")] = "json",
+    reason: Annotated[str, typer.Option("--reason", help="Anlass der Einsicht (wird protokolliert).")] = "",
+) -> None:
+    """Protokolleinträge exportieren (die Einsicht selbst wird protokolliert)."""
+    from datetime import datetime, time, timedelta
+
+    start = _date(date_from, "--from")
+    end = _date(date_to, "--to")
+    begin = datetime.combine(start, time.min).astimezone() if start else None
+    stop = datetime.combine(end + timedelta(days=1), time.min).astimezone() if end else None
+    with runtime() as rt:
+        text = rt.audit.export(begin, stop, fmt)
+        rt.audit.record(operator_actor(), "audit.export", {"from": date_from, "to": date_to, "format": fmt,
+                                                           "reason": reason})
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
 def main() -> None:  # pragma: no cover

@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     ocr_languages: str = "deu"
     ocr_dpi: int = 300
 
+    # Identity and audit.
+    audit_key_file: Path | None = None  # default: $home/secrets/audit.key (created on first use)
+    password_min_length: int = 12
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    token_default_days: int = 90
+
     # Chunking.
     chunk_max_chars: int = 900
     chunk_min_chars: int = 200

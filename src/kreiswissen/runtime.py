@@ -12,6 +12,8 @@ from kreiswissen.db.migrate import ensure_vector_index
 from kreiswissen.ingest.pipeline import Ingestor
 from kreiswissen.models.embedder import Embedder, get_embedder
 from kreiswissen.search.hybrid import Searcher
+from kreiswissen.security.audit import AuditLog
+from kreiswissen.security.identity import Identity
 
 
 @dataclass
@@ -43,6 +45,14 @@ class Runtime:
     @cached_property
     def answerer(self) -> ExtractiveAnswerer:
         return ExtractiveAnswerer(self.searcher, self.settings.answer_threshold)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.db, self.settings)
+
+    @cached_property
+    def identity(self) -> Identity:
+        return Identity(self.db, self.settings, self.audit)
 
     def close(self) -> None:
         self.db.close()

@@ -49,7 +49,18 @@ def migrate(conn: psycopg.Connection, app_role: str | None) -> list[str]:
             conn.execute(sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(role))
             # The application never changes the migration history.
             conn.execute(sql.SQL("REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM {}").format(role))
+            # The audit log is append-only for the application; the chain head is written by the trigger only.
+            if "audit_log" in _tables(conn):
+                conn.execute(sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM {}").format(role))
+                conn.execute(sql.SQL("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON audit_head FROM {}").format(role))
+                conn.execute(
+                    sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON audit_checkpoints FROM {}").format(role)
+                )
     return applied
+
+
+def _tables(conn: psycopg.Connection) -> set[str]:
+    return {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
 
 
 def ensure_vector_index(conn: psycopg.Connection, model: str, dim: int) -> None:
