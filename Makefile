@@ -6,7 +6,7 @@ KW     := $(VENV)/bin/kreiswissen
 DATASET ?= xquad_de
 DATA_DIR ?= ../shared/data
 
-.PHONY: install demo test lint bench-retrieval bench-latency bench-ingest bench-questions clean
+.PHONY: install demo test lint bench-retrieval bench-latency bench-ingest bench-questions bench-pii clean
 
 install: $(VENV)/.installed
 
@@ -43,6 +43,9 @@ bench-ingest: install
 
 bench-questions: install
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/sample_questions.py
+
+bench-pii: install
+	$(PY) benchmarks/pii.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache

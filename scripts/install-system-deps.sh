@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Kreiswissen needs, only when they are missing:
-# Tesseract OCR with German language data (scanned PDFs and images).
+# Tesseract OCR with German language data (scanned PDFs and images); for the tests also OpenLDAP's slapd
+# (the LDAP/AD login tests start a real directory server on loopback; no system service is configured).
 set -euo pipefail
 
 need=()
@@ -8,6 +9,7 @@ command -v tesseract >/dev/null 2>&1 || need+=(tesseract-ocr)
 if ! command -v tesseract >/dev/null 2>&1 || ! tesseract --list-langs 2>/dev/null | grep -qx deu; then
   need+=(tesseract-ocr-deu)
 fi
+[ -x /usr/sbin/slapd ] || need+=(slapd)
 # Fonts for rendering test images of scanned documents.
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 

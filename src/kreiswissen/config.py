@@ -67,6 +67,22 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = 15
     token_default_days: int = 90
 
+    # LDAP / Active Directory (bind authentication, groups from memberOf). Empty URL: LDAP is off.
+    ldap_url: str | None = None  # ldap://dc1.kreis.local:389 or ldaps://…:636
+    ldap_bind_dn: str | None = None  # service account that looks users up (empty: anonymous search)
+    ldap_bind_password: str | None = None
+    ldap_user_base: str | None = None  # e.g. ou=Benutzer,dc=kreis,dc=local
+    # {user} is replaced (escaped) by the login name.
+    ldap_user_filter: str = "(&(|(objectClass=person)(objectClass=user))(|(uid={user})(sAMAccountName={user})))"
+    ldap_group_base: str | None = None  # fallback group search (member=<user DN>) when memberOf is absent
+    # Group DN (case-insensitive) → Kreiswissen group; JSON in the environment.
+    ldap_group_map: dict[str, str] = Field(default_factory=dict)
+    ldap_role_map: dict[str, str] = Field(default_factory=dict)  # group DN → role
+    ldap_start_tls: bool = False
+    ldap_ca_file: Path | None = None
+    ldap_tls_verify: bool = True
+    ldap_timeout_s: float = 10.0
+
     # Chunking.
     chunk_max_chars: int = 900
     chunk_min_chars: int = 200

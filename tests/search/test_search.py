@@ -112,6 +112,9 @@ def test_dense_statement_keeps_the_hnsw_index_in_a_generic_plan(corpus_rt: Runti
     def generic_plan(sql: str) -> str:
         positional = sql.replace("%(q)s", "$1").replace("%(limit)s", "$2").replace("%(model)s", "$3")
         with corpus_rt.db.transaction(OP) as conn:
+            # On a small table a sequential scan may be cheaper; forbid it, so the plan shows whether the
+            # index *can* be used (with a parameter instead of the literal it cannot, whatever the cost).
+            conn.execute("SET LOCAL enable_seqscan = off")
             rows = conn.execute("EXPLAIN (GENERIC_PLAN) " + positional).fetchall()  # type: ignore[arg-type]
         return "\n".join(r[0] for r in rows)
 

@@ -6,8 +6,8 @@ links, so a row changed, removed or inserted out of order by anyone — the data
 found and named. Signed checkpoints (HMAC with a key kept outside the database) protect the chain head and
 let retention remove old entries while the rest stays verifiable.
 
-Questions are never stored in clear: an HMAC of the normalised text lets the KI-Manager count repeated
-questions without anyone reading them.
+Questions are stored pseudonymised: personal data replaced by placeholders (security/pii.py), plus an HMAC
+of the normalised text so the KI-Manager can count repeated questions.
 """
 
 from __future__ import annotations
@@ -109,8 +109,11 @@ class AuditLog:
 
     def record_query(self, actor: str, event: str, question: str, document_ids: list[str],
                      extra: dict[str, Any] | None = None) -> None:
-        """A search or ask: the question only as a keyed pseudonym, the documents returned by id."""
-        self.record(actor, event, {"question": self.pseudonym(question), "question_chars": len(question),
+        """A search or ask: the question with its personal data replaced by placeholders ([PERSON_1], [IBAN_1],
+        …), a keyed digest to count repeats, and the ids of the documents returned."""
+        from kreiswissen.security.pii import pseudonymise
+
+        self.record(actor, event, {"question": pseudonymise(question).text, "question_id": self.pseudonym(question),
                                    "documents": list(dict.fromkeys(document_ids)), **(extra or {})})
 
     # -- verification ----------------------------------------------------------------------------------

@@ -199,10 +199,21 @@ class Identity:
 
     # -- local authentication ------------------------------------------------------------------------------
     def authenticate(self, name: str, password: str, client: str = "") -> User:
-        """Check a local password. Raises PermissionDenied with one message for every failure reason."""
-        denied = PermissionDenied("login failed", user_message="Anmeldung fehlgeschlagen: Benutzername oder "
-                                  "Passwort ist falsch, oder das Konto ist gesperrt.")
+        """Check a password: local accounts against their argon2id hash, everyone else against LDAP/AD when it
+        is configured. Raises PermissionDenied with one message for every failure reason."""
         key = name.strip().lower()
+        with self.db.transaction(self._system) as conn:
+            row = conn.execute("SELECT auth_source FROM users WHERE name = %s", (key,)).fetchone()
+        if self.settings.ldap_url and (row is None or row[0] == "ldap"):
+            return self._authenticate_ldap(key, password, client)
+        return self._authenticate_local(key, password, client)
+
+    def _denied(self) -> PermissionDenied:
+        return PermissionDenied("login failed", user_message="Anmeldung fehlgeschlagen: Benutzername oder "
+                                "Passwort ist falsch, oder das Konto ist gesperrt.")
+
+    def _authenticate_local(self, key: str, password: str, client: str) -> User:
+        denied = self._denied()
         now = datetime.now(UTC)
         result: User | None = None
         # The transaction always commits (failure counters and audit entries must persist); the denial is
@@ -225,6 +236,62 @@ class Identity:
         if result is None:
             raise denied
         return result
+
+    def _authenticate_ldap(self, key: str, password: str, client: str) -> User:
+        from kreiswissen.security.ldap import LdapAuthenticator
+
+        denied = self._denied()
+        now = datetime.now(UTC)
+        with self.db.transaction(self._system) as conn:
+            row = conn.execute("SELECT disabled, locked_until, failed_logins FROM users WHERE name = %s",
+                               (key,)).fetchone()
+            blocked = "disabled" if row and row[0] else "locked" if row and row[1] and row[1] > now else None
+            if blocked:
+                self.audit.record(key, "login.failure", {"reason": blocked, "method": "ldap", "client": client},
+                                  conn)
+        if blocked:
+            raise denied
+        identity = LdapAuthenticator(self.settings).authenticate(key, password)  # network: outside transactions
+        with self.db.transaction(self._system) as conn:
+            if identity is None:
+                if row is not None:
+                    failures = int(row[2]) + 1
+                    lock = failures >= self.settings.login_max_failures
+                    conn.execute("UPDATE users SET failed_logins = %s, locked_until = %s WHERE name = %s",
+                                 (0 if lock else failures,
+                                  now + timedelta(minutes=self.settings.login_lockout_minutes) if lock else None, key))
+                self.audit.record(key[:100] or "?", "login.failure", {"reason": "ldap", "client": client}, conn)
+                result = None
+            else:
+                result = self._sync_directory_user(conn, key, identity.display_name, list(identity.groups),
+                                                   list(identity.roles) or ["leser"], "ldap", client)
+        if result is None:
+            raise denied
+        return result
+
+    def _sync_directory_user(self, conn, key: str, display: str, groups: list[str],  # type: ignore[no-untyped-def]
+                             roles: list[str], source: str, client: str) -> User:
+        """Create or update a directory user from what the directory says now (groups and roles follow it)."""
+        groups = sorted({validate_group(g) for g in groups} - {EVERYONE})
+        roles = self._roles(roles)
+        for g in groups:
+            conn.execute("INSERT INTO groups (name, description) VALUES (%s, %s) ON CONFLICT DO NOTHING",
+                         (g, f"aus {source.upper()}"))
+        before = conn.execute(
+            "SELECT ARRAY(SELECT group_name FROM user_groups WHERE user_name = %s ORDER BY 1)", (key,)).fetchone()
+        conn.execute(
+            "INSERT INTO users (name, display_name, auth_source, roles, last_login_at) VALUES (%s, %s, %s, %s, now()) "
+            "ON CONFLICT (name) DO UPDATE SET display_name = EXCLUDED.display_name, roles = EXCLUDED.roles, "
+            "failed_logins = 0, locked_until = NULL, last_login_at = now()",
+            (key, display, source, roles))
+        conn.execute("DELETE FROM user_groups WHERE user_name = %s", (key,))
+        self._write_groups(conn, key, groups)
+        previous = list(before[0]) if before and before[0] else []
+        details: dict[str, object] = {"method": source, "client": client}
+        if previous != groups:
+            details |= {"groups_before": previous, "groups": groups}
+        self.audit.record(key, "login.success", details, conn)
+        return self._user_in(conn, key)
 
     def _check_password(self, conn, key: str, pw_hash: str, failures: int, password: str,  # type: ignore[no-untyped-def]
                         now: datetime, client: str) -> User | None:
