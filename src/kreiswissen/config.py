@@ -83,6 +83,20 @@ class Settings(BaseSettings):
     ldap_tls_verify: bool = True
     ldap_timeout_s: float = 10.0
 
+    # OpenID Connect (Keycloak, ADFS, Entra ID, …): authorisation code flow with PKCE. Empty issuer: off.
+    oidc_issuer: str | None = None  # e.g. https://sso.kreis.de/realms/verwaltung
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_scopes: str = "openid profile email"
+    oidc_username_claim: str = "preferred_username"
+    oidc_groups_claim: str = "groups"
+    oidc_roles_claim: str = "roles"
+    oidc_group_map: dict[str, str] = Field(default_factory=dict)  # claim value → Kreiswissen group
+    oidc_role_map: dict[str, str] = Field(default_factory=dict)  # claim value (group or role) → role
+    oidc_login_ttl_s: int = 600
+    oidc_timeout_s: float = 10.0
+    oidc_ca_file: Path | None = None
+
     # Chunking.
     chunk_max_chars: int = 900
     chunk_min_chars: int = 200

@@ -3,20 +3,15 @@ group sync on every login, refusal of empty passwords and filter injection, a de
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-import slapd  # noqa: E402
-
-from kreiswissen.errors import BackendUnavailable, PermissionDenied  # noqa: E402
-from kreiswissen.runtime import Runtime  # noqa: E402
-from kreiswissen.security.identity import Identity  # noqa: E402
-from kreiswissen.security.principal import EVERYONE  # noqa: E402
+import ldap_server as slapd  # tests/ldap_server.py (tests/ is on sys.path via the root conftest)
+from kreiswissen.errors import BackendUnavailable, PermissionDenied
+from kreiswissen.runtime import Runtime
+from kreiswissen.security.identity import Identity
+from kreiswissen.security.principal import EVERYONE
 
 PEOPLE = f"ou=people,{slapd.SUFFIX}"
 GROUPS = f"ou=groups,{slapd.SUFFIX}"

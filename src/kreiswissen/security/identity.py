@@ -269,6 +269,37 @@ class Identity:
             raise denied
         return result
 
+    # -- OpenID Connect ------------------------------------------------------------------------------------
+    def oidc_begin(self, redirect_uri: str) -> str:
+        from kreiswissen.security.oidc import OidcClient
+
+        return OidcClient(self.db, self.settings).begin(redirect_uri)
+
+    def oidc_complete(self, state: str, code: str, client: str = "") -> User:
+        """Finish an OpenID Connect login; the user is created or updated from the ID token's claims."""
+        from kreiswissen.security.oidc import OidcClient
+
+        try:
+            identity = OidcClient(self.db, self.settings).complete(state, code)
+        except PermissionDenied:
+            self.audit.record("?", "login.failure", {"reason": "oidc", "client": client})
+            raise
+        with self.db.transaction(self._system) as conn:
+            row = conn.execute("SELECT disabled, auth_source FROM users WHERE name = %s",
+                               (identity.username,)).fetchone()
+            refused = "disabled" if row and row[0] else "local_account" if row and row[1] != "oidc" else None
+            if refused:
+                self.audit.record(identity.username, "login.failure", {"reason": refused, "method": "oidc",
+                                                                       "client": client}, conn)
+                user = None
+            else:
+                user = self._sync_directory_user(conn, identity.username, identity.display_name,
+                                                 list(identity.groups), list(identity.roles) or ["leser"], "oidc",
+                                                 client)
+        if user is None:
+            raise self._denied()
+        return user
+
     def _sync_directory_user(self, conn, key: str, display: str, groups: list[str],  # type: ignore[no-untyped-def]
                              roles: list[str], source: str, client: str) -> User:
         """Create or update a directory user from what the directory says now (groups and roles follow it)."""

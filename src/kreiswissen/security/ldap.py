@@ -53,7 +53,8 @@ class LdapAuthenticator:
                 ca_certs_file=str(self.settings.ldap_ca_file) if self.settings.ldap_ca_file else None,
                 version=ssl.PROTOCOL_TLS_CLIENT,
             )
-        return ldap3.Server(url, tls=tls, connect_timeout=max(1, int(self.settings.ldap_timeout_s)), get_info=ldap3.NONE)
+        timeout = max(1, int(self.settings.ldap_timeout_s))
+        return ldap3.Server(url, tls=tls, connect_timeout=timeout, get_info=ldap3.NONE)
 
     def _connect(self, user: str | None, password: str | None):  # type: ignore[no-untyped-def]
         import ldap3
