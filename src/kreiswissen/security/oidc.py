@@ -103,12 +103,13 @@ class OidcClient:
         meta = self.metadata()
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
                 "client_id": self.settings.oidc_client_id, "code_verifier": verifier}
-        auth = None
+        auth: tuple[str | bytes, str | bytes] | None = None
         if self.settings.oidc_client_secret:
             auth = (self.settings.oidc_client_id or "", self.settings.oidc_client_secret)
         try:
             with self._http() as http:
-                response = http.post(str(meta["token_endpoint"]), data=form, auth=auth)
+                response = (http.post(str(meta["token_endpoint"]), data=form, auth=auth) if auth
+                            else http.post(str(meta["token_endpoint"]), data=form))
         except httpx.HTTPError as exc:
             raise BackendUnavailable(f"token endpoint: {exc}", user_message="Der Anmeldedienst (OpenID Connect) "
                                      "ist nicht erreichbar.") from exc
@@ -132,7 +133,7 @@ class OidcClient:
             registry = jwt.JWTClaimsRegistry(
                 leeway=60,
                 iss={"essential": True, "value": self.metadata()["issuer"]},
-                aud={"essential": True, "value": self.settings.oidc_client_id},
+                aud={"essential": True, "value": str(self.settings.oidc_client_id)},
                 sub={"essential": True},
                 exp={"essential": True},
                 nonce={"essential": True, "value": nonce},

@@ -291,11 +291,11 @@ def _persons(text: str) -> list[Entity]:
             s = m.start(1)
             e = s + len(" ".join(tokens)) if len(tokens) < len(span.split()) else m.end(1)
             found.append(Entity("PERSON", s, e, text[s:e], 7))
-    for start in (m.start() for m in _WORD_START.finditer(text)):
-        m = _CAP_SEQ.match(text, start)
-        if m is None:
+    for start in (w.start() for w in _WORD_START.finditer(text)):
+        seq = _CAP_SEQ.match(text, start)  # at every capitalised word: the matches may overlap
+        if seq is None:
             continue
-        first, middle, last = m.group(1), m.group(2).strip(), m.group(3)
+        first, middle, last = seq.group(1), seq.group(2).strip(), seq.group(3)
         base_first = first.split("-")[0]
         if base_first not in first_names:
             continue
@@ -307,7 +307,7 @@ def _persons(text: str) -> list[Entity]:
             continue
         if surname not in last_names and _is_common_word(surname.split("-")[0]):
             continue
-        found.append(Entity("PERSON", m.start(), m.end(), m.group(), 4))
+        found.append(Entity("PERSON", seq.start(), seq.end(), seq.group(), 4))
     return found
 
 
