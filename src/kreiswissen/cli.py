@@ -292,6 +292,9 @@ app.add_typer(users_app, name="users")
 app.add_typer(groups_app, name="groups")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(audit_app, name="audit")
+dsgvo_app = typer.Typer(help="Betroffenenrechte nach DSGVO (Auskunft, Löschung).", no_args_is_help=True)
+app.add_typer(dsgvo_app, name="dsgvo")
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Anlass (Pflicht; wird protokolliert).")]
 
 GroupOpt = Annotated[list[str] | None, typer.Option("--group", "-g", help="Gruppe (mehrfach).")]
 RoleOpt = Annotated[list[str] | None, typer.Option("--role", "-r", help="Rolle: leser, redakteur, ki-manager, "
@@ -505,6 +508,27 @@ def audit_verify(as_json: JsonFlag = False) -> None:
         raise typer.Exit(3)
 
 
+@audit_app.command("expire")
+@handle_errors
+def audit_expire(
+    older_than_days: Annotated[int | None, typer.Option("--older-than-days", min=1,
+                                                        help="Aufbewahrungsfrist in Tagen (Standard: "
+                                                        "KREISWISSEN_AUDIT_RETENTION_DAYS).")] = None,
+) -> None:
+    """Protokolleinträge nach Ablauf der Aufbewahrungsfrist löschen (ein signierter Prüfpunkt hält den Rest
+    prüfbar)."""
+    from datetime import UTC, datetime, timedelta
+
+    with runtime() as rt:
+        days = older_than_days or rt.settings.audit_retention_days
+        deleted = rt.audit.expire(datetime.now(UTC) - timedelta(days=days))
+        result = rt.audit.verify()
+    out.print(f"{deleted} Einträge älter als {days} Tage gelöscht; Protokoll "
+              f"{'unversehrt' if result.ok else 'VERLETZT: ' + escape(result.reason)}.")
+    if not result.ok:
+        raise typer.Exit(3)
+
+
 @audit_app.command("export")
 @handle_errors
 def audit_export(
@@ -525,6 +549,41 @@ def audit_export(
         rt.audit.record(operator_actor(), "audit.export", {"from": date_from, "to": date_to, "format": fmt,
                                                            "reason": reason})
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+@dsgvo_app.command("export")
+@handle_errors
+def dsgvo_export(
+    reason: ReasonOpt,
+    user: Annotated[str | None, typer.Option("--user", help="Benutzerkonto.")] = None,
+    person: Annotated[str | None, typer.Option("--person", help="Name einer Person, die in Dokumenten "
+                                               "vorkommen kann.")] = None,
+) -> None:
+    """Auskunft nach Art. 15 DSGVO: alles Gespeicherte zu einem Konto bzw. einer Person (JSON)."""
+    with runtime() as rt:
+        data = rt.dsgvo.export_user(operator_actor(), user, person, reason)
+    print_json(data)
+
+
+@dsgvo_app.command("erase")
+@handle_errors
+def dsgvo_erase(
+    reason: ReasonOpt,
+    document: Annotated[str | None, typer.Option("--document", help="Quelle eines Dokuments.")] = None,
+    user: Annotated[str | None, typer.Option("--user", help="Benutzerkonto.")] = None,
+) -> None:
+    """Löschung nach Art. 17 DSGVO: ein Dokument mit allen abgeleiteten Daten, oder ein Benutzerkonto."""
+    if bool(document) == bool(user):
+        raise InputError("one of --document/--user", user_message="Bitte genau eines angeben: --document oder "
+                         "--user.")
+    with runtime() as rt:
+        if document:
+            counts = rt.dsgvo.erase_document(operator_actor(), document, reason)
+            out.print(f"Gelöscht: {escape(document)} – {counts['versions']} Version(en), {counts['chunks']} "
+                      f"Abschnitte, {counts['cached_embeddings']} zwischengespeicherte Vektoren.")
+        else:
+            rt.dsgvo.erase_user(operator_actor(), user or "", reason)
+            out.print(f"Benutzerkonto '{escape(user or '')}' mit Gruppen, Tokens und Anmeldedaten gelöscht.")
 
 
 def main() -> None:  # pragma: no cover

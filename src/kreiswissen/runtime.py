@@ -13,6 +13,7 @@ from kreiswissen.ingest.pipeline import Ingestor
 from kreiswissen.models.embedder import Embedder, get_embedder
 from kreiswissen.search.hybrid import Searcher
 from kreiswissen.security.audit import AuditLog
+from kreiswissen.security.dsgvo import DataSubjectRights
 from kreiswissen.security.identity import Identity
 
 
@@ -53,6 +54,10 @@ class Runtime:
     @cached_property
     def identity(self) -> Identity:
         return Identity(self.db, self.settings, self.audit)
+
+    @cached_property
+    def dsgvo(self) -> DataSubjectRights:
+        return DataSubjectRights(self.db, self.audit)
 
     def close(self) -> None:
         self.db.close()

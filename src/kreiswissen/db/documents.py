@@ -98,9 +98,14 @@ def retire_current(conn: psycopg.Connection, document_id: uuid.UUID) -> None:
 def delete_document(conn: psycopg.Connection, source_key: str) -> int:
     """Delete every version of a source. Returns the number of versions removed."""
     ids = [r[0] for r in conn.execute("SELECT id FROM documents WHERE source_key = %s", (source_key,))]
+    terms = [r[0] for r in conn.execute(
+        "SELECT DISTINCT p.term FROM postings p JOIN chunks c ON c.id = p.chunk_id WHERE c.document_id = ANY(%s)",
+        (ids,))]
     for doc_id in ids:
         _subtract_stats(conn, doc_id)
     conn.execute("DELETE FROM documents WHERE source_key = %s", (source_key,))
+    # Terms no document uses any more go too: a removed document's names must not linger in the vocabulary.
+    conn.execute("DELETE FROM term_stats WHERE term = ANY(%s) AND df <= 0", (sorted(terms),))
     return len(ids)
 
 
