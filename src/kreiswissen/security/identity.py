@@ -68,7 +68,8 @@ class User:
     locked_until: datetime | None
 
     def principal(self) -> Principal:
-        return Principal(name=self.name, groups=frozenset(self.groups) | {EVERYONE}, operator=False)
+        return Principal(name=self.name, groups=frozenset(self.groups) | {EVERYONE}, operator=False,
+                         roles=frozenset(self.roles))
 
 
 @dataclass(frozen=True)

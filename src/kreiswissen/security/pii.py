@@ -76,7 +76,11 @@ Karim Samir Tarek Bilal Rami Nabil Walid Jamal Said Hamza Amir Mahmoud Abdullah 
 Mariam Maryam Noor Nour Rania Samira Yasmin Yasemin Zainab Zeynep Hiba Dina Lina Rana Reza Farid Dariush Shirin
 Parisa Azadeh Kawa Rojin Dilan Berfin Siamak Navid Arash Nasrin Mehmet Ayse Emine Hatice Hüseyin Murat Cem Deniz
 Oksana Olena Natalia Tetiana Iryna Dmytro Oleksandr Andrii Serhii Volodymyr Wladimir Dmitri Sergej Jewgeni Swetlana
-Tatjana Olga Jelena Ljudmila Kateryna Agnieszka Małgorzata Katarzyna Krzysztof Grzegorz Wojciech Łukasz"""
+Tatjana Olga Jelena Ljudmila Kateryna Agnieszka Małgorzata Katarzyna Krzysztof Grzegorz Wojciech Łukasz
+Kostas Giorgos Georgios Dimitrios Nikos Nikolaos Eleni Vasiliki Panagiotis Ioannis Yannis Christos Sofia Despina
+Yonas Semhar Feven Robel Selam Dawit Tesfay Meron Saba Filmon Abel Helen Senait Mulugeta Tekle Haile Berhane Aman
+Zahra Farzana Hamid Wahid Masoud Zarmina Habib Shabnam Nadia Soraya Bashir Jawad Rahim Sardar Gul
+Nguyễn Trần Lê Phạm Hoàng Phan Vũ Võ Đặng Bùi Đỗ Hồ Ngô Dương Lý Thị Văn"""
 _EXTRA_FIRST_NAMES = _EXTRA_FIRST.split()
 
 
@@ -133,6 +137,8 @@ _ROLE_WORDS = {
 _UP = "A-ZÀ-ÖØ-ÞĀ-ŽȘȚ"
 _LOW = "a-zß-öø-ÿĀ-žșțǀ-ɏḀ-ỿ'’"
 _UPPER = rf"[{_UP}][{_LOW}]+"
+_INSTITUTION = re.compile(r"(?:behörde|amt|ämter|stelle|ung|heit|keit|schaft|verwaltung|dienst|büro|zentrum|"
+                          r"gericht|kasse|rat|verein|ring|bund|werk|haus|schule|kreis|referat|abteilung)$")
 _NAME_TOKEN = rf"{_UPPER}(?:-{_UPPER})?"
 _TITLES = r"(?:(?:Dr|Prof|Dipl|Ing|Mag|jur|med|rer|nat|phil|h\.\s?c|mult)\.?(?:-Ing\.|-Kfm\.|-Kffr\.|-Verww\.)?\s+)*"
 _SALUTATION = re.compile(
@@ -147,7 +153,8 @@ _ROLE = re.compile(
     r"Vermieter(?:in)?|Halter(?:in)?|Eigentümer(?:in)?|Bearbeiter(?:in)?|Kontoinhaber(?:in)?|Inhaber(?:in)?|"
     r"Zulassungsinhaber(?:in)?|Beschuldigte[rn]?|Betroffene[rn]?|Beschwerdeführer(?:in)?|Jubilar(?:in)?|Kind|"
     r"Gemeinderäte|Stadträte|Kreisräte|GR|BM|OB|StR|KR|Name|Vorname|Ich,|Auftrag,|gez\.|i\.\s?A\.|"
-    r"i\.\s?V\.)[ \t]+"
+    r"i\.\s?V\.|Eltern|Pflegeeltern|Pflegefamilie|Fahrzeughalter(?:in)?|Familie|Ansprechpartner(?:in)?\s+\w+)"
+    r"(?:(?<=[a-zäöü])(?:s|en|innen))?[ \t]*:?[ \t]+"
     rf"{_TITLES}((?:{_NAME_TOKEN}\s+)?(?:(?:von|van|de|zu)\s+)?{_NAME_TOKEN})"
 )
 _WORD_START = re.compile(rf"(?<![\w{_LOW}-])[{_UP}]")
@@ -158,7 +165,9 @@ _CAP_SEQ = re.compile(
 
 # -- structured types ------------------------------------------------------------------------------------
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?\b")
+# Upper case as printed, or all lower case as typed in a hurry (mixed case would swallow the next word).
+_IBAN = re.compile(r"\b(?:[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,3})?"
+                   r"|[a-z]{2}\d{2}(?:[ ]?[a-z0-9]{4}){2,7}(?:[ ]?[a-z0-9]{1,3})?)\b")
 _STEUER_ID = re.compile(r"(?<![\d,.])[1-9]\d(?:[ ]?\d){9}(?![\d,.]\d)")
 _PHONE = re.compile(
     r"(?<![\w/])(?:(?:\+|00)\d{2}[ ]?(?:\(0\)[ ]?)?\d{2,5}|\(0\d{2,5}\)|0\d{2,5})"
@@ -170,11 +179,12 @@ _STREET_SUFFIX = (r"(?:straße|strasse|str\.|weg|gasse|platz|allee|ring|damm|ufe
                   r"hof|berg|feld|garten|anger|promenade|zeile|graben|wall|tor|stieg|kamp|brücke|halde|höhe|"
                   r"grund|park|siedlung|steige|wiese|winkel)")
 _STREET = re.compile(
-    rf"(?:\b[A-ZÄÖÜ][\wäöüß.-]*{_STREET_SUFFIX}|\b[A-ZÄÖÜ][\wäöüß.]*(?:-[A-ZÄÖÜ][\wäöüß.]*)*-(?:Straße|Str\.|Weg|"
+    rf"(?:\b[A-ZÄÖÜa-zäöü][\wäöüß.-]*{_STREET_SUFFIX}|\b[A-ZÄÖÜ][\wäöüß.]*(?:-[A-ZÄÖÜ][\wäöüß.]*)*-(?:Straße|Str\.|Weg|"
     rf"Platz|Allee|Ring|Gasse|Damm)|\b[A-ZÄÖÜ][\wäöüß.-]*\s+(?:Straße|Weg|Platz|Allee|Ring|Gasse|Damm)"
     r"|\b(?:Am|An\s+der|An\s+den|Auf\s+dem|Auf\s+der|Im|In\s+der|In\s+den|Zum|Zur|Unter\s+den|Hinter\s+der|"
     r"Hinter\s+dem|Vor\s+dem|Bei\s+der|Alte[rn]?|Neue[rn]?|Obere[rn]?|Untere[rn]?|Große[rn]?|Kleine[rn]?)"
-    r"\s+[A-ZÄÖÜ][\wäöüß-]+(?:\s+[A-ZÄÖÜ][\wäöüß-]+)?"
+    r"\s+(?:(?:alte[nmr]?|neue[nmr]?|hohe[nmr]?|lange[nmr]?|kleine[nmr]?|große[nmr]?|obere[nmr]?|untere[nmr]?)\s+)?"
+    r"[A-ZÄÖÜ][\wäöüß-]+(?:\s+[A-ZÄÖÜ][\wäöüß-]+)?"
     r"|\bStraße\s+des\s+\d{1,2}\.\s+[A-ZÄÖÜ][a-zäöü]+|\bPlatz\s+der\s+[A-ZÄÖÜ][\wäöüß-]+)"
     r"\s+\d{1,4}(?:\s?[a-zA-Z](?![\wäöü]))?(?:\s?[-–/]\s?\d{1,4}[a-z]?)?(?![\d,.]\d)"
 )
@@ -194,10 +204,10 @@ _NOT_PLACE = {"Einwohner", "Euro", "EUR", "Stimmen", "Menschen", "Personen", "F�
               "Anträge", "Schüler", "Kinder", "Stunden", "Tage", "Jahre", "Mal", "Seiten"}
 _MONTHS = r"(?:Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember)"
 _DATE = (rf"(?:\d{{1,2}}\.\s?\d{{1,2}}\.\s?(?:19|20)?\d{{2}}|\d{{1,2}}\.\s?{_MONTHS}\s+\d{{4}}"
-         r"|(?:19|20)\d{2}-\d{2}-\d{2})")
+         r"|(?:19|20)\d{2}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/(?:19|20)\d{2})")
 _BIRTH = re.compile(
-    rf"(?:\bgeb\.(?:\s?am)?|\bgeboren(?:\s+am)?|\bGeburtsdatum(?:\s+(?:des|der|von|vom)\s+\w+)?|"
-    rf"\bGeb\.-?[Dd]at(?:um|\.)|\bGeburtstag|(?<![\w*])\*)\s*[:(]?\s*({_DATE})",
+    rf"(?:\bgeb\.?(?:\s?am)?|\bgeboren(?:\s+am)?|\bGeburtsdatum(?:\s+(?:des|der|von|vom|laut|lt\.|gem\.|"
+    rf"nach)\s+\w+)?|\bTag\s+der\s+Geburt|\bGeb\.-?[Dd]at(?:um|\.)|\bGeburtstag|(?<![\w*])\*)\s*[:(]?\s*({_DATE})",
     re.IGNORECASE,
 )
 _BIRTH_AFTER = re.compile(rf"\bam\s+({_DATE})\s+(?:[\w-]+\s+){{0,3}}geboren\b", re.IGNORECASE)
@@ -205,11 +215,12 @@ _PLATE = re.compile(r"(?<![\w-])([A-ZÄÖÜ]{1,3})(?:-|[ ])([A-Z]{1,2})[ -]?(\d{
 _PLATE_CONTEXT = re.compile(r"(?:Kennzeichen|Kfz|Fahrzeug|Pkw|PKW|Lkw|LKW|Wagen|Auto|Anhänger|Motorrad|"
                             r"zugelassen|Zulassung|parkt|geparkt|Halter)", re.IGNORECASE)
 _AZ = re.compile(
-    r"(?:\bAz\.?|\bAktenzeichen|\bGesch\.?\s?-?\s?Z(?:eichen|\.)|\bGeschäftszeichen|\bUnser\s+Zeichen|\bIhr\s+Zeichen|"
+    r"(?:\bAz\.?|\bAktenzeichens?|\bGesch\.?\s?-?\s?Z(?:eichen|\.)|\bGeschäftszeichens?|\bUnser\s+Zeichen|"
+    r"\bIhr\s+Zeichen|"
     r"\bVorgangsnummer|\bBearbeitungsnummer|\bAntragsnummer)"
     r"(?:\s+(?:der|des|bitte|dortiges|unser|ihr|im|beim)(?:\s+[A-ZÄÖÜa-zäöü]\w*)?)?\s*[:.]?\s*"
     # a code with a digit; court style "4 K 1234/23"; letters then number "OWi 4711/25", "BG 2025/0311"
-    r"(\d{1,2}\s[A-Z][a-zA-Z]{0,3}\s\d[\w./–-]*|[A-Za-z]{1,5}\s\d[\w./–-]*|"
+    r"(\d{1,2}\s[A-Z][a-zA-Z]{0,3}\s\d[\w./–-]*|[A-Za-z]{1,5}(?:-[A-Za-z]{1,5})*\s\d[\w./–-]*|"
     r"[A-Za-z0-9][\w./–-]*\d[\w./–-]*)",
     re.IGNORECASE,
 )
@@ -285,6 +296,8 @@ def _persons(text: str) -> list[Entity]:
             # followed by a verb is lowercase anyway), and role words after the salutation.
             if tokens[0].lower() in _ROLE_WORDS or tokens[0] in {"Frau", "Herr", "Herrn", "Familie"}:
                 continue
+            if len(tokens) == 1 and _INSTITUTION.search(tokens[0]):
+                continue  # "Ansprechpartnerin Jagdbehörde: …"
             if len(tokens) == 2 and tokens[0] not in first_names and _is_common_word(tokens[1]) \
                     and tokens[1] not in last_names:
                 tokens = tokens[:1]
@@ -312,7 +325,10 @@ def _persons(text: str) -> list[Entity]:
 
 
 _INITIAL = re.compile(rf"(?<![\w.])([{_UP}]\.[ ]?(?:[{_UP}]\.[ ]?)?{_NAME_TOKEN})")
-_SURNAME_FIRST = re.compile(rf"\bName,\s*Vorname\s*:?\s*({_NAME_TOKEN},\s*{_NAME_TOKEN})")
+_SURNAME_FIRST = re.compile(
+    rf"(?:\bName,\s*Vorname|\b(?:Antragsteller|Fahrzeughalter|Halter|Kontoinhaber|Eigentümer|Mieter|Schüler|Kind|"
+    rf"Betroffene|Beschuldigte)(?:in|r)?)\s*:?\s*({_NAME_TOKEN},\s*{_NAME_TOKEN})(?=[;,)\s]|$)")
+_BIRTH_NAME = re.compile(rf"\bgeb(?:\.|oren)\s+({_NAME_TOKEN})(?=[,;)\s]|$)")
 
 
 def _more_persons(text: str) -> list[Entity]:
@@ -320,6 +336,9 @@ def _more_persons(text: str) -> list[Entity]:
     found: list[Entity] = []
     for m in _SURNAME_FIRST.finditer(text):
         found.append(Entity("PERSON", m.start(1), m.end(1), m.group(1), 7))
+    for m in _BIRTH_NAME.finditer(text):  # birth name: "Maria Weber, geb. Schulze"
+        if not _is_common_word(m.group(1)) or m.group(1) in last_names:
+            found.append(Entity("PERSON", m.start(1), m.end(1), m.group(1), 7))
     for m in _INITIAL.finditer(text):
         surname = m.group(1).split()[-1].split(".")[-1]
         if surname in last_names or not _is_common_word(surname):

@@ -25,6 +25,8 @@ class Principal:
     name: str
     groups: frozenset[str] = field(default_factory=frozenset)
     operator: bool = False
+    # leser, redakteur, ki-manager, administrator, datenschutz (security/policy.py says what each may do)
+    roles: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
     def local_operator(cls) -> Principal:
@@ -32,8 +34,13 @@ class Principal:
 
     @classmethod
     def with_groups(cls, groups: list[str] | tuple[str, ...], name: str = "cli") -> Principal:
+        """A member of exactly these groups who edits their documents (``--as-group``: reader and editor)."""
         clean = {validate_group(g) for g in groups}
-        return cls(name=name, groups=frozenset(clean | {EVERYONE}), operator=False)
+        return cls(name=name, groups=frozenset(clean | {EVERYONE}), operator=False,
+                   roles=frozenset({"leser", "redakteur"}))
+
+    def has_role(self, *roles: str) -> bool:
+        return self.operator or bool(self.roles & set(roles))
 
     def group_list(self) -> list[str]:
         return sorted(self.groups | {EVERYONE})
