@@ -28,6 +28,7 @@ from kreiswissen.errors import InputError, KreiswissenError
 from kreiswissen.ingest.pipeline import Status
 from kreiswissen.runtime import Runtime
 from kreiswissen.search.models import SearchFilters
+from kreiswissen.security.policy import CLASSIFICATION_LABELS
 from kreiswissen.security.principal import Principal
 
 app = typer.Typer(help="Kreiswissen – Wissensassistent für Kreis- und Gemeindeverwaltungen.",
@@ -121,10 +122,14 @@ def ingest(
     department: Annotated[str | None, typer.Option("--department", "-d", help="Zuständiger Fachdienst.")] = None,
     as_group: AsGroup = None,
     as_json: JsonFlag = False,
+    classification: Annotated[str | None, typer.Option("--classification", "-c", help="Einstufung: öffentlich, "
+                                                       "intern (Standard), vertraulich, personenbezogen "
+                                                       "(wird pseudonymisiert indexiert).")] = None,
+    as_user: AsUser = None,
 ) -> None:
     """Dokumente einlesen (PDF, Scans, DOCX, ODT, HTML, Markdown, TXT, E-Mail, XLSX/ODS)."""
-    principal = principal_for(as_group)
     with runtime() as rt:
+        principal = principal_for(as_group, as_user, rt)
         ingestor = rt.ingestor
         with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=err, transient=True, disable=as_json) as progress:
@@ -135,12 +140,14 @@ def ingest(
                 if result.status == "failed":
                     progress.console.print(f"[red]✗[/] {escape(result.error or '')}")
 
-            report = ingestor.ingest(paths, principal, group, department, progress=tick)
+            report = ingestor.ingest(paths, principal, group, department, progress=tick,
+                                     classification=classification)
         for r in report.results:
             if r.status in ("added", "updated", "access_updated"):
                 event = "document.upload" if r.status == "added" else "document.change"
                 rt.audit.record(principal.name, event, {"source": r.source, "status": r.status,
-                                                        "groups": sorted(group or []), "department": department})
+                                                        "groups": sorted(group or []), "department": department,
+                                                        "classification": classification or "intern"})
     if as_json:
         print_json({"files": [r.__dict__ for r in report.results],
                     "summary": {s: report.count(s) for s in ("added", "updated", "unchanged", "access_updated",
@@ -232,12 +239,13 @@ def ask(
 def delete(
     source: Annotated[str, typer.Argument(help="Quelle (Pfad wie beim Einlesen oder URI).")],
     as_group: AsGroup = None,
+    as_user: AsUser = None,
 ) -> None:
     """Ein Dokument mit allen Versionen löschen."""
     from kreiswissen.ingest.service import delete_source
 
     with runtime() as rt:
-        principal = principal_for(as_group)
+        principal = principal_for(as_group, as_user, rt)
         removed = delete_source(rt.db, source, principal)
         rt.audit.record(principal.name, "document.delete", {"source": source, "versions": removed})
     out.print(f"Gelöscht: {escape(source)} ({removed} Version(en)).")
@@ -245,19 +253,19 @@ def delete(
 
 @app.command("documents")
 @handle_errors
-def list_documents(as_group: AsGroup = None, as_json: JsonFlag = False) -> None:
+def list_documents(as_group: AsGroup = None, as_json: JsonFlag = False, as_user: AsUser = None) -> None:
     """Die lesbaren Dokumente auflisten."""
     from kreiswissen.ingest.service import list_documents as service
 
     with runtime() as rt:
-        docs = service(rt.db, principal_for(as_group))
+        docs = service(rt.db, principal_for(as_group, as_user, rt))
     if as_json:
         print_json({"documents": docs})
         return
-    table = Table("Titel", "Quelle", "Version", "Abschnitte", "Gruppen")
+    table = Table("Titel", "Quelle", "Version", "Abschnitte", "Gruppen", "Einstufung")
     for d in docs:
         table.add_row(escape(d["title"]), escape(d["source"]), str(d["version"]), str(d["chunks"]),
-                      ", ".join(d["access_groups"]))
+                      ", ".join(d["access_groups"]), CLASSIFICATION_LABELS.get(d["classification"], ""))
     out.print(table)
 
 

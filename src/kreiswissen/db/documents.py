@@ -26,6 +26,7 @@ class CurrentVersion:
     content_hash: str
     access_groups: list[str]
     department: str | None
+    classification: str = "intern"
 
 
 @dataclass
@@ -55,6 +56,7 @@ class DocumentRow:
     doc_date: date | None
     access_groups: list[str]
     size_bytes: int
+    classification: str = "intern"
 
 
 def lock_source(conn: psycopg.Connection, source_key: str) -> None:
@@ -64,7 +66,7 @@ def lock_source(conn: psycopg.Connection, source_key: str) -> None:
 
 def current_version(conn: psycopg.Connection, source_key: str) -> CurrentVersion | None:
     row = conn.execute(
-        "SELECT id, version, content_hash, access_groups, department FROM documents "
+        "SELECT id, version, content_hash, access_groups, department, classification FROM documents "
         "WHERE source_key = %s AND is_current",
         (source_key,),
     ).fetchone()
@@ -132,11 +134,12 @@ def insert_version(
     doc_id = uuid.uuid4()
     conn.execute(
         """INSERT INTO documents (id, source, source_key, version, content_hash, title, doc_type, format, metadata,
-                                  department, municipality, doc_date, access_groups, size_bytes, chunk_count)
-           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s)""",
+                                  department, municipality, doc_date, access_groups, size_bytes, chunk_count,
+                                  classification)
+           VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s, %s, %s, %s, %s, %s, %s)""",
         (doc_id, doc.source, doc.source_key, version, doc.content_hash, doc.title, doc.doc_type, doc.format,
          json.dumps(doc.metadata, ensure_ascii=False, default=str), doc.department, doc.municipality,
-         doc.doc_date, doc.access_groups, doc.size_bytes, len(chunks)),
+         doc.doc_date, doc.access_groups, doc.size_bytes, len(chunks), doc.classification),
     )
     if not chunks:
         return doc_id
@@ -192,10 +195,12 @@ def insert_version(
     return doc_id
 
 
-def set_access(conn: psycopg.Connection, document_id: uuid.UUID, groups: list[str], department: str | None) -> None:
+def set_access(conn: psycopg.Connection, document_id: uuid.UUID, groups: list[str], department: str | None,
+               classification: str | None = None) -> None:
     """Change who may read a document: the document, its chunks and postings change together."""
-    conn.execute("UPDATE documents SET access_groups = %s, department = %s WHERE id = %s",
-                 (groups, department, document_id))
+    conn.execute("UPDATE documents SET access_groups = %s, department = %s, "
+                 "classification = COALESCE(%s, classification) WHERE id = %s",
+                 (groups, department, classification, document_id))
     conn.execute("UPDATE chunks SET access_groups = %s WHERE document_id = %s", (groups, document_id))
     conn.execute(
         "UPDATE postings p SET access_groups = %s FROM chunks c WHERE c.id = p.chunk_id AND c.document_id = %s",

@@ -18,9 +18,10 @@ from typing import Any, Literal
 from kreiswissen.config import Settings
 from kreiswissen.db import documents as store
 from kreiswissen.db.database import Database
-from kreiswissen.errors import FileTooLarge, InputError, KreiswissenError, PermissionDenied
+from kreiswissen.errors import FileTooLarge, InputError, KreiswissenError
 from kreiswissen.ingest.model import ParsedDocument
 from kreiswissen.models.embedder import Embedder, text_hash
+from kreiswissen.security.policy import normalise_classification, require_delete, require_upload
 from kreiswissen.security.principal import EVERYONE, Principal, validate_group
 from kreiswissen.text.analyzer import index_terms
 from kreiswissen.text.chunker import Chunk, chunk_document
@@ -143,18 +144,16 @@ class Ingestor:
         groups: list[str] | None = None,
         department: str | None = None,
         progress: Callable[[FileResult], None] | None = None,
+        classification: str | None = None,
     ) -> IngestReport:
         access = sorted({validate_group(g) for g in groups}) if groups else [EVERYONE]
-        if not principal.operator and not set(access) <= principal.groups:
-            raise PermissionDenied(
-                f"{principal.name} may not grant groups {access}",
-                user_message="Sie können Dokumente nur für Gruppen freigeben, denen Sie selbst angehören.",
-            )
+        level = normalise_classification(classification)
+        require_upload(principal, access, department)
         report = IngestReport()
         for source, path in expand_paths(paths):
             started = time.perf_counter()
             try:
-                result = self._ingest_file(source, path, principal, access, department)
+                result = self._ingest_file(source, path, principal, access, department, level)
             except KreiswissenError as exc:
                 result = FileResult(source, "failed", error=exc.user_message)
             except OSError as exc:
@@ -166,7 +165,8 @@ class Ingestor:
         return report
 
     def _ingest_file(
-        self, source: str, path: Path, principal: Principal, access: list[str], department: str | None
+        self, source: str, path: Path, principal: Principal, access: list[str], department: str | None,
+        classification: str = "intern",
     ) -> FileResult:
         if not path.exists():
             raise InputError(f"{source}: not found", user_message=f"Datei '{source}': nicht gefunden.")
@@ -183,16 +183,24 @@ class Ingestor:
         digest = file_hash(path)
         with self.db.transaction(principal) as conn:
             current = store.current_version(conn, key)
+            if current is not None:
+                require_delete(principal, current.access_groups, current.department)  # changing is managing
             if current is not None and current.content_hash == digest:
-                if sorted(current.access_groups) == access and current.department == department:
+                if (sorted(current.access_groups) == access and current.department == department
+                        and current.classification == classification):
                     return FileResult(source, "unchanged")
-                store.set_access(conn, current.id, access, department)
-                return FileResult(source, "access_updated")
+                if current.classification != classification and "personenbezogen" in (current.classification,
+                                                                                       classification):
+                    pass  # the indexed text itself changes (pseudonymised or not): store a new version below
+                else:
+                    store.set_access(conn, current.id, access, department, classification)
+                    return FileResult(source, "access_updated")
 
         from kreiswissen.ingest.parsers import parse_file
 
         parsed = parse_file(path, self.settings)
-        return self.store_parsed(parsed, source, key, digest, size, principal, access, department)
+        return self.store_parsed(parsed, source, key, digest, size, principal, access, department, classification,
+                                 force=True)
 
     def store_parsed(
         self,
@@ -204,19 +212,29 @@ class Ingestor:
         principal: Principal,
         access: list[str],
         department: str | None = None,
+        classification: str = "intern",
+        force: bool = False,
     ) -> FileResult:
-        """Chunk, analyse and embed a parsed document, then store it as the new current version of ``key``."""
+        """Chunk, analyse and embed a parsed document, then store it as the new current version of ``key``.
+
+        ``personenbezogen`` documents are indexed pseudonymised: names, addresses, IBANs, … become consistent
+        placeholders in the stored and embedded text (the original file stays where it was)."""
+        if classification == "personenbezogen":
+            from kreiswissen.security.pii import pseudonymise_document
+
+            parsed = pseudonymise_document(parsed)
         rows, fresh = self._prepare_chunks(parsed, principal)
         doc_type, municipality, doc_date = describe(parsed)
         row = store.DocumentRow(
             source=source, source_key=key, content_hash=digest, title=parsed.title, doc_type=doc_type,
             format=parsed.doc_type, metadata=parsed.metadata, department=department, municipality=municipality,
-            doc_date=doc_date, access_groups=access, size_bytes=size,
+            doc_date=doc_date, access_groups=access, size_bytes=size, classification=classification,
         )
         with self.db.transaction(principal) as conn:
             store.lock_source(conn, key)
             current = store.current_version(conn, key)
-            if current is not None and current.content_hash == digest:
+            if current is not None and current.content_hash == digest and not (
+                    force and current.classification != classification):
                 return FileResult(source, "unchanged")  # another process got there first
             if current is not None:
                 store.retire_current(conn, current.id)

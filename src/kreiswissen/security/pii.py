@@ -21,6 +21,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from kreiswissen.ingest.model import ParsedDocument
+
 TYPES = ("IBAN", "STEUER_ID", "PHONE", "EMAIL", "ADDRESS", "DATE_OF_BIRTH", "LICENSE_PLATE", "AKTENZEICHEN",
          "PERSON")
 
@@ -374,15 +376,16 @@ class Pseudonymised:
 
 def pseudonymise(text: str, mapping: dict[str, str] | None = None) -> Pseudonymised:
     """Replace personal data by ``[TYPE_n]``; the same value gets the same placeholder (also across calls
-    that share ``mapping``)."""
+    that share ``mapping``). Once a value is known, every further occurrence is replaced too — also where
+    the rules alone would not find it ("Quirinius Zabelmayer zahlt …") — and a person's surname alone gets
+    the person's placeholder."""
     mapping = dict(mapping or {})
     reverse = {(v, k.strip("[]").rpartition("_")[0]): k for k, v in mapping.items()}
     counters: dict[str, int] = {}
     for placeholder in mapping:
         kind, _, num = placeholder.strip("[]").rpartition("_")
         counters[kind] = max(counters.get(kind, 0), int(num) if num.isdigit() else 0)
-    out: list[str] = []
-    pos = 0
+    spans: list[tuple[int, int, str]] = []  # start, end, placeholder
     for ent in detect(text):
         key = (ent.text, ent.type)
         known = reverse.get(key)
@@ -391,8 +394,43 @@ def pseudonymise(text: str, mapping: dict[str, str] | None = None) -> Pseudonymi
             known = f"[{ent.type}_{counters[ent.type]}]"
             reverse[key] = known
             mapping[known] = ent.text
-        out.append(text[pos:ent.start])
-        out.append(known)
-        pos = ent.end
+        spans.append((ent.start, ent.end, known))
+    # Further occurrences of known values, and surnames of known persons.
+    variants: dict[str, str] = {}
+    for (value, kind), placeholder in reverse.items():
+        variants.setdefault(value, placeholder)
+        if kind == "PERSON":
+            surname = value.replace(",", " ").split()[0 if "," in value else -1]
+            if len(surname) >= 3 and surname[0].isupper():
+                variants.setdefault(surname, placeholder)
+    for value in sorted(variants, key=len, reverse=True):
+        for m in re.finditer(r"(?<!\w)" + re.escape(value) + r"(?!\w)", text):
+            if not any(m.start() < e and s < m.end() for s, e, _ in spans):
+                spans.append((m.start(), m.end(), variants[value]))
+    out: list[str] = []
+    pos = 0
+    for start, end, placeholder in sorted(spans):
+        out.append(text[pos:start])
+        out.append(placeholder)
+        pos = end
     out.append(text[pos:])
     return Pseudonymised("".join(out), mapping)
+
+
+def pseudonymise_document(parsed: ParsedDocument) -> ParsedDocument:
+    """A copy of a parsed document with personal data replaced by placeholders that are consistent across
+    the title, every block and the text values of the metadata."""
+    from dataclasses import replace
+
+    mapping: dict[str, str] = {}
+
+    def clean(text: str) -> str:
+        nonlocal mapping
+        result = pseudonymise(text, mapping)
+        mapping = result.mapping
+        return result.text
+
+    title = clean(parsed.title)
+    blocks = [replace(b, text=clean(b.text)) for b in parsed.blocks]
+    metadata = {k: clean(v) if isinstance(v, str) else v for k, v in parsed.metadata.items()}
+    return replace(parsed, title=title, blocks=blocks, metadata=metadata)

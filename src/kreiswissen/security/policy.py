@@ -25,8 +25,7 @@ def normalise_classification(value: str | None) -> str:
 
     if value is None:
         return "intern"
-    key = fold(value).replace("oe", "oe")
-    key = {"offentlich": "oeffentlich", "öffentlich": "oeffentlich"}.get(key, key)
+    key = fold(value.strip()).replace("ö", "oe")
     if key not in CLASSIFICATIONS:
         raise InputError(f"bad classification {value}", user_message="Einstufung muss öffentlich, intern, "
                          "vertraulich oder personenbezogen sein.")
