@@ -543,9 +543,12 @@ def audit_export(
     date_from: Annotated[str | None, typer.Option("--from", help="Ab Datum (JJJJ-MM-TT).")] = None,
     date_to: Annotated[str | None, typer.Option("--to", help="Bis einschließlich Datum (JJJJ-MM-TT).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv oder json.")] = "json",
-    reason: Annotated[str, typer.Option("--reason", help="Anlass der Einsicht (wird protokolliert).")] = "",
+    reason: Annotated[str, typer.Option("--reason", help="Anlass der Einsicht (Pflicht; wird protokolliert).")] = "",
 ) -> None:
-    """Protokolleinträge exportieren (die Einsicht selbst wird protokolliert)."""
+    """Protokolleinträge exportieren (die Einsicht selbst wird mit Anlass protokolliert)."""
+    if len(reason.strip()) < 5:
+        raise InputError("reason required", user_message="Bitte den Anlass der Einsicht angeben (--reason), z. B. "
+                         "'Prüfung Beschwerde vom 12.03.2026'. Er wird protokolliert.")
     from datetime import datetime, time, timedelta
 
     start = _date(date_from, "--from")

@@ -50,7 +50,9 @@ def test_as_user_reads_with_that_users_groups_and_is_audited(corpus_rt: Runtime,
     both = run(corpus_home, "search", question, "--as-user", "erika", "--as-group", "personal", check=False)
     assert both.returncode != 0
 
-    export = run(corpus_home, "audit", "export", "--format", "json", "--reason", "Test").stdout
+    no_reason = run(corpus_home, "audit", "export", "--format", "json", check=False)
+    assert no_reason.returncode != 0 and "Anlass" in no_reason.stderr
+    export = run(corpus_home, "audit", "export", "--format", "json", "--reason", "Testlauf").stdout
     entries = json.loads(export)
     searches = [e for e in entries if e["event"] == "search" and e["actor"] == "erika"]
     assert searches and searches[0]["details"]["documents"]
@@ -58,8 +60,8 @@ def test_as_user_reads_with_that_users_groups_and_is_audited(corpus_rt: Runtime,
     assert searches[0]["details"]["question"] == "Jahresgehalt der Kämmerin Frau [PERSON_1]"
     assert "Mustermann" not in export
     assert run(corpus_home, "audit", "verify").returncode == 0
-    exported = run(corpus_home, "audit", "export", "--format", "json").stdout
-    assert any(e["event"] == "audit.export" and e["details"]["reason"] == "Test" for e in json.loads(exported))
+    exported = run(corpus_home, "audit", "export", "--format", "json", "--reason", "Zweite Einsicht").stdout
+    assert any(e["event"] == "audit.export" and e["details"]["reason"] == "Testlauf" for e in json.loads(exported))
 
 
 def test_password_stdin_policy_and_tokens(home_dir: Path) -> None:
