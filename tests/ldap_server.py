@@ -16,6 +16,7 @@ ADMIN_DN = f"cn=admin,{SUFFIX}"
 ADMIN_PW = "admin-secret-4711"
 
 CONFIG = """\
+{tls}
 include /etc/ldap/schema/core.schema
 include /etc/ldap/schema/cosine.schema
 include /etc/ldap/schema/inetorgperson.schema
@@ -64,10 +65,41 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(directory: Path) -> Slapd:
+def make_certificate(directory: Path, host: str = "localhost") -> tuple[Path, Path]:
+    """A self-signed server certificate for ``host`` (and 127.0.0.1): the county's own CA, in small."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host),
+                                                    x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                       critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "server.crt", directory / "server.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def start(directory: Path, tls: tuple[Path, Path] | None = None) -> Slapd:
     (directory / "data").mkdir(parents=True, exist_ok=True)
     conf = directory / "slapd.conf"
-    conf.write_text(CONFIG.format(dir=directory, suffix=SUFFIX, admin=ADMIN_DN, password=ADMIN_PW))
+    tls_lines = f"TLSCertificateFile {tls[0]}\nTLSCertificateKeyFile {tls[1]}" if tls else ""
+    conf.write_text(CONFIG.format(dir=directory, suffix=SUFFIX, admin=ADMIN_DN, password=ADMIN_PW, tls=tls_lines))
     port = _free_port()
     url = f"ldap://127.0.0.1:{port}"
     proc = subprocess.Popen([SLAPD, "-f", str(conf), "-h", url + "/", "-d", "0"],

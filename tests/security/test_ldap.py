@@ -97,3 +97,24 @@ def test_unreachable_directory_is_a_clear_error(rt: Runtime) -> None:
     with pytest.raises(BackendUnavailable) as info:
         Identity(rt.db, settings, rt.audit).authenticate("anna", "Anna-Passwort-2026")
     assert "Verzeichnisdienst" in info.value.user_message
+
+
+def test_starttls_with_the_countys_ca_and_refusal_of_an_unknown_certificate(rt: Runtime, tmp_path_factory:
+                                                                             pytest.TempPathFactory) -> None:
+    directory = tmp_path_factory.mktemp("slapd-tls")
+    cert, key = slapd.make_certificate(directory)
+    server = slapd.start(directory, tls=(cert, key))
+    try:
+        slapd.populate(server.url, {"anna": USERS["anna"]}, {"fd-bauen": ["anna"]})
+        base = {"ldap_url": server.url.replace("127.0.0.1", "localhost"), "ldap_bind_dn": slapd.ADMIN_DN,
+                "ldap_bind_password": slapd.ADMIN_PW, "ldap_user_base": PEOPLE, "ldap_start_tls": True,
+                "ldap_group_map": {f"cn=fd-bauen,{GROUPS}": "bauamt"}}
+        trusted = Identity(rt.db, rt.settings.model_copy(update={**base, "ldap_ca_file": cert}), rt.audit)
+        assert trusted.authenticate("anna", USERS["anna"][1]).groups == ("bauamt",)
+        # Without the county's CA the certificate is not trusted: no password goes over that connection.
+        stranger = Identity(rt.db, rt.settings.model_copy(update=base), rt.audit)
+        with pytest.raises(BackendUnavailable) as info:
+            stranger.authenticate("anna", USERS["anna"][1])
+        assert "certificate" in str(info.value).lower() or "tls" in str(info.value).lower(), info.value
+    finally:
+        server.stop()
