@@ -62,6 +62,7 @@ class Settings(BaseSettings):
 
     # Identity and audit.
     audit_key_file: Path | None = None  # default: $home/secrets/audit.key (created on first use)
+    audit_checkpoint_every: int = 100  # sign every N-th entry (0: only on expiry and on request)
     audit_retention_days: int = 730  # entries older than this are removed by `kreiswissen audit expire`
     password_min_length: int = 12
     login_max_failures: int = 5

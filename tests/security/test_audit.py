@@ -136,3 +136,18 @@ def test_questions_are_pseudonymised_consistently(rt: Runtime) -> None:
     assert a == rt.audit.pseudonym("  wie hoch ist   die Hundesteuer? ")
     assert a != rt.audit.pseudonym("Wie hoch ist die Grundsteuer?")
     assert "Hundesteuer" not in a
+
+
+def test_cutting_off_the_newest_entries_is_found_through_a_signed_anchor(rt: Runtime) -> None:
+    every = rt.settings.audit_checkpoint_every
+    assert every > 0
+    _fill(rt, every + 3)
+    with _superuser(rt) as su:
+        assert su.execute("SELECT count(*) FROM audit_checkpoints").fetchone()[0] == 1  # type: ignore[index]
+        # The superuser removes the newest entries and rewrites the chain head to match: the chain alone
+        # looks intact now, but the signed entry is gone.
+        su.execute("DELETE FROM audit_log WHERE id >= %s", (every,))
+        su.execute("UPDATE audit_head SET last_id = %s, last_hash = (SELECT hash FROM audit_log WHERE id = %s)",
+                   (every - 1, every - 1))
+    result = rt.audit.verify()
+    assert not result.ok and result.first_broken == every

@@ -100,12 +100,21 @@ class AuditLog:
         if event not in EVENTS:
             raise ValueError(f"unknown audit event {event!r}")
         row = (actor, event, canonical_json(details or {}))
-        statement = "INSERT INTO audit_log (actor, event, details) VALUES (%s, %s, %s)"
         if conn is not None:
-            conn.execute(statement, row)
+            self._insert(conn, row)
             return
         with self.db.transaction(Principal(name=actor)) as own:
-            own.execute(statement, row)
+            self._insert(own, row)
+
+    def _insert(self, conn: psycopg.Connection, row: tuple[str, str, str]) -> None:
+        entry = conn.execute("INSERT INTO audit_log (actor, event, details) VALUES (%s, %s, %s) RETURNING id, hash",
+                             row).fetchone()
+        every = self.settings.audit_checkpoint_every
+        if entry is not None and every > 0 and entry[0] % every == 0:
+            # A signed anchor every N entries: cutting off the newest entries (and rewriting the head) is then
+            # found as soon as a signed entry is missing.
+            conn.execute("INSERT INTO audit_checkpoints (entry_id, entry_hash, signature) VALUES (%s, %s, %s) "
+                         "ON CONFLICT (entry_id) DO NOTHING", (entry[0], entry[1], self._signature(entry[0], entry[1])))
 
     def record_query(self, actor: str, event: str, question: str, document_ids: list[str],
                      extra: dict[str, Any] | None = None) -> None:
@@ -160,6 +169,8 @@ class AuditLog:
                 row = conn.execute("SELECT hash FROM audit_log WHERE id = %s", (cp_id,)).fetchone()
                 if row is not None and row[0] != cp_hash:
                     return VerifyResult(False, count, cp_id, "Eintrag weicht vom signierten Prüfpunkt ab")
+                if row is None and start_id is not None and cp_id >= start_id:
+                    return VerifyResult(False, count, cp_id, "signierter Eintrag fehlt (Protokoll gekürzt)")
         return VerifyResult(True, count)
 
     # -- checkpoints and retention ---------------------------------------------------------------------
