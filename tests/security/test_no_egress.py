@@ -83,3 +83,15 @@ def test_ingest_search_ask_make_no_outbound_connection(home_dir: Path, egress_gu
     finally:
         rt.close()
     assert egress_guard == []
+
+
+def test_importing_kreiswissen_switches_hubs_and_telemetry_off() -> None:
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in __import__("os").environ.items()
+           if k not in ("HF_HUB_OFFLINE", "HF_HUB_DISABLE_TELEMETRY", "DO_NOT_TRACK", "TRANSFORMERS_OFFLINE")}
+    code = ("import os, kreiswissen; print(os.environ['HF_HUB_OFFLINE'], os.environ['HF_HUB_DISABLE_TELEMETRY'], "
+            "os.environ['DO_NOT_TRACK'])")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["1", "1", "1"]
