@@ -63,3 +63,19 @@ def test_writes_outside_ones_groups_are_rejected_by_the_database(corpus_rt: Runt
         # The update matched nothing visible; an insert for a foreign group must fail outright.
         conn.execute("INSERT INTO documents (source, source_key, version, content_hash, title, doc_type, format, "
                      "access_groups) VALUES ('x', 'x', 1, 'h', 't', 'text', 'text', '{personal}')")
+
+
+def test_a_principal_set_by_hand_without_the_signature_sees_nothing(corpus_rt: Runtime) -> None:
+    """SQL slipped into a session (an injection) can call set_config, but cannot sign: claiming operator
+    rights or other groups by hand makes everything invisible instead of visible."""
+    with corpus_rt.db.transaction(Principal.with_groups(["bauamt"])) as conn:
+        assert conn.execute("SELECT count(*) FROM documents").fetchone()[0] > 0  # type: ignore[index]
+        conn.execute("SELECT set_config('kreiswissen.operator', 'on', true)")
+        assert conn.execute("SELECT count(*) FROM documents").fetchone()[0] == 0  # type: ignore[index]
+        conn.execute("SELECT set_config('kreiswissen.operator', 'off', true), "
+                     "set_config('kreiswissen.groups', '{\"alle\",\"personal\"}', true)")
+        assert conn.execute("SELECT count(*) FROM chunks WHERE text LIKE '%%98.765%%'").fetchone()[0] == 0  # type: ignore[index]
+        assert conn.execute("SELECT count(*) FROM postings").fetchone()[0] == 0  # type: ignore[index]
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), \
+            corpus_rt.db.transaction(Principal.with_groups(["bauamt"])) as conn:
+        conn.execute("SELECT key FROM kw_principal_key")

@@ -12,7 +12,7 @@ from pathlib import Path
 import psycopg
 
 from kreiswissen.config import Settings
-from kreiswissen.db.database import Database
+from kreiswissen.db.database import Database, principal_mac
 from kreiswissen.db.embedded import stop_embedded
 from kreiswissen.ingest.pipeline import Ingestor
 from kreiswissen.models.embedder import get_embedder
@@ -33,9 +33,14 @@ def _make_corpus(directory: Path) -> None:
         )
 
 
-def _consistency(url: str) -> dict[str, int]:
-    with psycopg.connect(url, autocommit=True, connect_timeout=5, options="-c statement_timeout=5000") as conn:
-        conn.execute("SELECT set_config('kreiswissen.operator', 'on', false)")
+def _consistency(db: Database) -> dict[str, int]:
+    """Counts as the operator, on a connection of its own (the signed principal, as Database sets it)."""
+    with psycopg.connect(db.info.app_url, autocommit=True, connect_timeout=5,
+                         options="-c statement_timeout=5000") as conn:
+        conn.execute("SELECT set_config('kreiswissen.groups', '{\"alle\"}', false), "
+                     "set_config('kreiswissen.operator', 'on', false), "
+                     "set_config('kreiswissen.principal_mac', %s, false)",
+                     (principal_mac(db.principal_key, '{"alle"}', True),))
         one = lambda q: conn.execute(q).fetchone()[0]  # noqa: E731
         return {
             "current": one("SELECT count(*) FROM documents WHERE is_current"),
@@ -70,7 +75,7 @@ def test_kill_9_during_ingest_then_rerun(tmp_path: Path, home_dir: Path) -> None
             if (home / "db" / "postmaster.pid").exists():
                 try:
                     db = db or Database(settings)
-                    if _consistency(db.info.app_url)["current"] >= 3:
+                    if _consistency(db)["current"] >= 3:
                         break
                 except Exception as exc:  # noqa: BLE001 - server still starting
                     last_error = exc
@@ -78,14 +83,14 @@ def test_kill_9_during_ingest_then_rerun(tmp_path: Path, home_dir: Path) -> None
         proc.send_signal(signal.SIGKILL)
         proc.wait(30)
         assert db is not None
-        partial = _consistency(db.info.app_url)
+        partial = _consistency(db)
         assert 3 <= partial["current"] < N_FILES, f"kill came too late or too early: {partial}, {last_error!r}"
         assert partial["chunks"] == partial["declared_chunks"]  # no half-written document
         assert partial["postings"] == partial["df_sum"]
 
         rerun = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
         assert rerun.returncode == 0, rerun.stderr
-        _assert_complete(_consistency(db.info.app_url))
+        _assert_complete(_consistency(db))
         third = subprocess.run([*cmd, "--json"], env=env, capture_output=True, text=True, timeout=300)
         assert '"unchanged": 24' in third.stdout
     finally:
@@ -115,7 +120,7 @@ def test_database_restart_mid_ingest_loses_nothing(tmp_path: Path, home_dir: Pat
             assert "Datenbank" in (failed.error or "")
         again = ingestor.ingest([docs], Principal.local_operator())
         assert not again.failed
-        _assert_complete(_consistency(db.info.app_url))
+        _assert_complete(_consistency(db))
     finally:
         db.close()
         stop_embedded(home / "db")

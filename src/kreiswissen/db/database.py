@@ -81,6 +81,9 @@ class Database:
     def __init__(self, settings: Settings, *, migrate_schema: bool = True) -> None:
         self.settings = settings
         self.info = resolve(settings)
+        from kreiswissen.security.keys import derive, installation_key
+
+        self.principal_key = derive(installation_key(settings), "principal")
         if migrate_schema:
             self.migrate()
         # One connection per channel: channel 1 lets a search run its dense query beside the lexical one.
@@ -92,7 +95,7 @@ class Database:
                 app_user = str(conninfo_to_dict(self.info.app_url).get("user") or "")
                 admin_user = admin.execute("SELECT current_user").fetchone()[0]  # type: ignore[index]
                 role = app_user if app_user and app_user != admin_user else None
-                return migrate(admin, role)
+                return migrate(admin, role, self.principal_key)
         except psycopg.OperationalError as exc:
             raise _unavailable(exc, "Migration") from exc
 
@@ -147,10 +150,13 @@ class Database:
         conn = self._healthy_connection(channel)
         try:
             with conn.transaction():
+                groups = _pg_array(principal.group_list())
                 conn.execute(
                     "SELECT set_config('kreiswissen.groups', %s, true), "
-                    "set_config('kreiswissen.operator', %s, true)",
-                    (_pg_array(principal.group_list()), "on" if principal.operator else "off"),
+                    "set_config('kreiswissen.operator', %s, true), "
+                    "set_config('kreiswissen.principal_mac', %s, true)",
+                    (groups, "on" if principal.operator else "off",
+                     principal_mac(self.principal_key, groups, principal.operator)),
                 )
                 yield conn
         except psycopg.OperationalError as exc:
@@ -161,6 +167,12 @@ class Database:
             if not conn.closed:
                 conn.close()
         self._conns.clear()
+
+
+def principal_mac(key: bytes, groups: str, operator: bool) -> str:
+    from kreiswissen.security.keys import principal_mac as mac
+
+    return mac(key, groups, operator)
 
 
 def _pg_array(items: list[str]) -> str:

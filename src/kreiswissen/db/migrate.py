@@ -22,8 +22,9 @@ def available_migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-def migrate(conn: psycopg.Connection, app_role: str | None) -> list[str]:
-    """Apply pending migrations in one transaction each; grant the application role. Returns applied names."""
+def migrate(conn: psycopg.Connection, app_role: str | None, principal_key: bytes | None = None) -> list[str]:
+    """Apply pending migrations in one transaction each; grant the application role; store the key that
+    signs principals (the database's copy; the application reads its own from the key file)."""
     applied: list[str] = []
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
@@ -40,6 +41,9 @@ def migrate(conn: psycopg.Connection, app_role: str | None) -> list[str]:
             conn.execute(text)  # type: ignore[arg-type]  # trusted, packaged SQL
             conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name))
             applied.append(name)
+        if principal_key is not None and "kw_principal_key" in _tables(conn):
+            conn.execute("INSERT INTO kw_principal_key (id, key) VALUES (1, %s) "
+                         "ON CONFLICT (id) DO UPDATE SET key = EXCLUDED.key", (principal_key,))
         if app_role:
             role = sql.Identifier(app_role)
             conn.execute(sql.SQL("GRANT USAGE ON SCHEMA public TO {}").format(role))
@@ -49,6 +53,9 @@ def migrate(conn: psycopg.Connection, app_role: str | None) -> list[str]:
             conn.execute(sql.SQL("GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {}").format(role))
             # The application never changes the migration history.
             conn.execute(sql.SQL("REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM {}").format(role))
+            # The principal key is for the database's own check only.
+            if "kw_principal_key" in _tables(conn):
+                conn.execute(sql.SQL("REVOKE ALL ON kw_principal_key FROM {}").format(role))
             # The audit log is append-only for the application; the chain head is written by the trigger only.
             if "audit_log" in _tables(conn):
                 conn.execute(sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM {}").format(role))

@@ -17,18 +17,15 @@ import hashlib
 import hmac
 import io
 import json
-import os
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import psycopg
 
 from kreiswissen.config import Settings
 from kreiswissen.db.database import Database
-from kreiswissen.errors import ConfigurationError, InputError
+from kreiswissen.errors import InputError
 from kreiswissen.security.principal import Principal
 
 GENESIS = "0" * 64
@@ -47,23 +44,9 @@ def canonical_json(details: dict[str, Any]) -> str:
 
 
 def load_key(settings: Settings) -> bytes:
-    """The installation's audit key (created on first use, readable by the owner only)."""
-    path = settings.audit_key_file or settings.home / "secrets" / "audit.key"
-    path = Path(path)
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-    try:
-        key = bytes.fromhex(path.read_text().strip())
-    except (OSError, ValueError) as exc:
-        raise ConfigurationError(f"audit key {path} unreadable: {exc}",
-                                 user_message=f"Der Audit-Schlüssel {path} ist nicht lesbar.") from exc
-    if len(key) < 32:
-        raise ConfigurationError(f"audit key {path} too short",
-                                 user_message=f"Der Audit-Schlüssel {path} ist zu kurz (mindestens 32 Byte).")
-    return key
+    from kreiswissen.security.keys import installation_key
+
+    return installation_key(settings)
 
 
 @dataclass(frozen=True)
