@@ -127,6 +127,10 @@ class Searcher:
             t1 = time.perf_counter()
             lex = lexical_search(conn, analyzed.terms, n, filters, cfg.lexical_per_term) if mode != "dense" else []
             t2 = time.perf_counter()
+            # While the question is still being embedded: what the lexical candidates are, and the idf of the
+            # question's terms (for the answer signals), so only dense-only candidates remain to fetch.
+            info = self._chunk_info(conn, [c for c, _ in lex])
+            idf = idf_weights(conn, [t for t, w in analyzed.terms.items() if w >= 1.0]) if mode != "dense" else None
             qvec, dense = pending.result() if pending is not None else (None, [])
             timings["lexical"] = (t2 - t1) * 1000
             timings["dense_wait"] = (time.perf_counter() - t2) * 1000
@@ -148,11 +152,11 @@ class Searcher:
                              (sorted(dense_scores, key=lambda c: -dense_scores[c]), 1.0)], self.settings.rrf_k)
             else:
                 fused = convex_fusion(lex_scores, dense_scores, self.settings.dense_weight)
-            info = self._chunk_info(conn, list(fused))
+            info.update(self._chunk_info(conn, [c for c in fused if c not in info]))
             fused = self._apply_metadata(fused, info, analyzed)
             ordered = sorted(fused, key=lambda c: fused[c], reverse=True)
             hits = self._hits(ordered, fused, info, top_k)
-            signals = self._signals(conn, hits, analyzed, dict(dense), lex)
+            signals = self._signals(conn, hits, analyzed, dict(dense), lex, idf)
         timings["total"] = (time.perf_counter() - t0) * 1000
         return SearchResult(query=query, hits=hits, analyzed=analyzed, timings_ms=timings, signals=signals,
                             query_vector=qvec)
@@ -234,11 +238,13 @@ class Searcher:
 
     @staticmethod
     def _signals(conn: psycopg.Connection, hits: list[SearchHit], q: AnalyzedQuery,
-                 dense: dict[int, float], lex: list[tuple[int, float]]) -> dict[str, float]:
+                 dense: dict[int, float], lex: list[tuple[int, float]],
+                 idf: dict[str, float] | None = None) -> dict[str, float]:
         if not hits:
             return {"coverage": 0.0, "dense": 0.0, "agreement": 0.0}
         full_terms = [t for t, w in q.terms.items() if w >= 1.0]
-        idf = idf_weights(conn, full_terms)
+        if idf is None:
+            idf = idf_weights(conn, full_terms)
         # Query terms unknown to the corpus count fully against coverage: "Kfz-Zulassung" in a
         # corpus without it should lower confidence, not vanish from the denominator.
         default_idf = max(idf.values(), default=5.0)
