@@ -139,13 +139,10 @@ class Identity:
 
     def get_user(self, name: str) -> User:
         with self.db.transaction(self._system) as conn:
-            row = conn.execute(
-                "SELECT u.name, u.display_name, u.auth_source, u.roles, u.disabled, u.locked_until, "
-                "ARRAY(SELECT group_name FROM user_groups WHERE user_name = u.name ORDER BY 1) "
-                "FROM users u WHERE u.name = %s", (name.strip().lower(),)).fetchone()
-        if row is None:
+            user = self._user_in(conn, name.strip().lower())
+        if user is None:
             raise NotFound(f"user {name}", user_message=f"Den Benutzer '{name}' gibt es nicht.")
-        return User(row[0], row[1], row[2], tuple(row[3]), tuple(row[6]), row[4], row[5])
+        return user
 
     def list_users(self) -> list[User]:
         with self.db.transaction(self._system) as conn:
@@ -323,7 +320,7 @@ class Identity:
         if previous != groups:
             details |= {"groups_before": previous, "groups": groups}
         self.audit.record(key, "login.success", details, conn)
-        return self._user_in(conn, key)
+        return self._existing_user(conn, key)
 
     def _check_password(self, conn, key: str, pw_hash: str, failures: int, password: str,  # type: ignore[no-untyped-def]
                         now: datetime, client: str) -> User | None:
@@ -402,7 +399,7 @@ class Identity:
             if row is None or scope not in row[2]:
                 raise denied
             conn.execute("UPDATE api_tokens SET last_used_at = now() WHERE id = %s", (row[0],))
-            return self._user_in(conn, row[1])
+            return self._existing_user(conn, row[1])
 
     # -- helpers -------------------------------------------------------------------------------------------
     @staticmethod
@@ -428,13 +425,19 @@ class Identity:
             conn.execute("INSERT INTO user_groups (user_name, group_name) SELECT %s, unnest(%s::text[])",
                          (name, groups))
 
+    def _existing_user(self, conn, name: str) -> User:  # type: ignore[no-untyped-def]
+        user = self._user_in(conn, name)
+        if user is None:  # the row was written in this very transaction
+            raise NotFound(f"user {name} vanished", user_message=f"Den Benutzer '{name}' gibt es nicht.")
+        return user
+
     @staticmethod
-    def _user_in(conn, name: str) -> User:  # type: ignore[no-untyped-def]
+    def _user_in(conn, name: str) -> User | None:  # type: ignore[no-untyped-def]
         row = conn.execute(
             "SELECT u.name, u.display_name, u.auth_source, u.roles, u.disabled, u.locked_until, "
             "ARRAY(SELECT group_name FROM user_groups WHERE user_name = u.name ORDER BY 1) "
             "FROM users u WHERE u.name = %s", (name,)).fetchone()
-        return User(row[0], row[1], row[2], tuple(row[3]), tuple(row[6]), row[4], row[5])
+        return User(row[0], row[1], row[2], tuple(row[3]), tuple(row[6]), row[4], row[5]) if row else None
 
 
 def _token_hash(secret: str) -> str:
