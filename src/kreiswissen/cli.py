@@ -130,7 +130,7 @@ def ingest(
     """Dokumente einlesen (PDF, Scans, DOCX, ODT, HTML, Markdown, TXT, E-Mail, XLSX/ODS)."""
     with runtime() as rt:
         principal = principal_for(as_group, as_user, rt)
-        ingestor = rt.ingestor
+        rt.ingestor  # noqa: B018  # load the model and migrate before the progress bar starts
         with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=err, transient=True, disable=as_json) as progress:
             task = progress.add_task("Einlesen", total=None)
@@ -140,14 +140,7 @@ def ingest(
                 if result.status == "failed":
                     progress.console.print(f"[red]✗[/] {escape(result.error or '')}")
 
-            report = ingestor.ingest(paths, principal, group, department, progress=tick,
-                                     classification=classification)
-        for r in report.results:
-            if r.status in ("added", "updated", "access_updated"):
-                event = "document.upload" if r.status == "added" else "document.change"
-                rt.audit.record(principal.name, event, {"source": r.source, "status": r.status,
-                                                        "groups": sorted(group or []), "department": department,
-                                                        "classification": classification or "intern"})
+            report = rt.ingest(list(paths), principal, group, department, classification, progress=tick)
     if as_json:
         print_json({"files": [r.__dict__ for r in report.results],
                     "summary": {s: report.count(s) for s in ("added", "updated", "unchanged", "access_updated",
@@ -188,9 +181,7 @@ def search(
                             date_from=_date(date_from, "--date-from"), date_to=_date(date_to, "--date-to"))
     with runtime() as rt:
         principal = principal_for(as_group, as_user, rt)
-        result = rt.searcher.search(query, principal, top_k=top_k, mode=mode,  # type: ignore[arg-type]
-                                    filters=filters)
-        rt.audit.record_query(principal.name, "search", result.query, [h.document.id for h in result.hits])
+        result = rt.search(query, principal, top_k=top_k, mode=mode, filters=filters)
     if as_json:
         print_json({"query": result.query, "results": [h.to_json() for h in result.hits]})
         return
@@ -218,9 +209,7 @@ def ask(
     """Frage beantworten – mit wörtlichen Zitaten und Quellen."""
     with runtime() as rt:
         principal = principal_for(as_group, as_user, rt)
-        answer = rt.answerer.ask(question, principal)
-        rt.audit.record_query(principal.name, "ask", question, [c.document.id for c in answer.citations],
-                              {"answered": answer.answered})
+        answer = rt.ask(question, principal)
     if as_json:
         print_json(answer.to_json())
         return
@@ -242,12 +231,10 @@ def delete(
     as_user: AsUser = None,
 ) -> None:
     """Ein Dokument mit allen Versionen löschen."""
-    from kreiswissen.ingest.service import delete_source
 
     with runtime() as rt:
         principal = principal_for(as_group, as_user, rt)
-        removed = delete_source(rt.db, source, principal)
-        rt.audit.record(principal.name, "document.delete", {"source": source, "versions": removed})
+        removed = rt.delete(source, principal)
     out.print(f"Gelöscht: {escape(source)} ({removed} Version(en)).")
 
 

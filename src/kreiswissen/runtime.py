@@ -1,20 +1,28 @@
-"""Wires the core (database, embedder) to the services. Interfaces (CLI, later web) build one Runtime."""
+"""Wires the core (database, embedder) to the services. Interfaces (CLI, later web) build one Runtime.
+
+The audited entry points (``search``, ``ask``, ``ingest``, ``delete``) are what interfaces call: each does
+the work for a principal and records it in the audit log, so every interface audits the same way.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
+from typing import Any
 
-from kreiswissen.answer.extractive import ExtractiveAnswerer
+from kreiswissen.answer.extractive import Answer, ExtractiveAnswerer
 from kreiswissen.config import Settings, get_settings
 from kreiswissen.db.database import Database
 from kreiswissen.db.migrate import ensure_vector_index
-from kreiswissen.ingest.pipeline import Ingestor
+from kreiswissen.ingest.pipeline import FileResult, Ingestor, IngestReport
 from kreiswissen.models.embedder import Embedder, get_embedder
-from kreiswissen.search.hybrid import Searcher
+from kreiswissen.search.hybrid import Searcher, SearchResult
 from kreiswissen.security.audit import AuditLog
 from kreiswissen.security.dsgvo import DataSubjectRights
 from kreiswissen.security.identity import Identity
+from kreiswissen.security.principal import Principal
 
 
 @dataclass
@@ -58,6 +66,38 @@ class Runtime:
     @cached_property
     def dsgvo(self) -> DataSubjectRights:
         return DataSubjectRights(self.db, self.audit)
+
+    # -- audited entry points for interfaces --------------------------------------------------------------
+    def search(self, query: str, principal: Principal, **options: Any) -> SearchResult:
+        result = self.searcher.search(query, principal, **options)
+        self.audit.record_query(principal.name, "search", result.query, [h.document.id for h in result.hits])
+        return result
+
+    def ask(self, question: str, principal: Principal) -> Answer:
+        answer = self.answerer.ask(question, principal)
+        self.audit.record_query(principal.name, "ask", question, [c.document.id for c in answer.citations],
+                                {"answered": answer.answered})
+        return answer
+
+    def ingest(self, paths: list[Path], principal: Principal, groups: list[str] | None = None,
+               department: str | None = None, classification: str | None = None,
+               progress: Callable[[FileResult], None] | None = None) -> IngestReport:
+        report = self.ingestor.ingest(paths, principal, groups, department, progress=progress,
+                                      classification=classification)
+        for r in report.results:
+            if r.status in ("added", "updated", "access_updated"):
+                event = "document.upload" if r.status == "added" else "document.change"
+                self.audit.record(principal.name, event, {
+                    "source": r.source, "status": r.status, "groups": sorted(groups or []),
+                    "department": department, "classification": classification or "intern"})
+        return report
+
+    def delete(self, source: str, principal: Principal) -> int:
+        from kreiswissen.ingest.service import delete_source
+
+        removed = delete_source(self.db, source, principal)
+        self.audit.record(principal.name, "document.delete", {"source": source, "versions": removed})
+        return removed
 
     def close(self) -> None:
         self.db.close()

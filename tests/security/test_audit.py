@@ -151,3 +151,18 @@ def test_cutting_off_the_newest_entries_is_found_through_a_signed_anchor(rt: Run
                    (every - 1, every - 1))
     result = rt.audit.verify()
     assert not result.ok and result.first_broken == every
+
+
+def test_the_runtime_entry_points_audit_what_interfaces_do(rt: Runtime, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "satzung.md"
+    path.write_text("# Satzung\n\n## § 1 Gebühr\n\nDie Gebühr für die Halle beträgt 50 Euro.\n", encoding="utf-8")
+    op = Principal(name="erika", operator=True, groups=frozenset({"alle"}))
+    rt.ingest([path], op)
+    rt.search("Gebühr Halle Frau Erika Mustermann", op)
+    rt.ask("Wie hoch ist die Gebühr für die Halle?", op)
+    rt.delete(str(path), op)
+    entries = rt.audit.entries(None, None)
+    assert [e["event"] for e in entries] == ["document.upload", "search", "ask", "document.delete"]
+    assert entries[1]["details"]["question"] == "Gebühr Halle Frau [PERSON_1]" and entries[1]["details"]["documents"]
+    assert entries[2]["details"]["answered"] is True
+    assert rt.audit.verify().ok
