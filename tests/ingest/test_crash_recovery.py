@@ -12,10 +12,11 @@ from pathlib import Path
 import psycopg
 
 from kreiswissen.config import Settings
-from kreiswissen.db.database import Database, principal_mac
+from kreiswissen.db.database import Database
 from kreiswissen.db.embedded import stop_embedded
 from kreiswissen.ingest.pipeline import Ingestor
 from kreiswissen.models.embedder import get_embedder
+from kreiswissen.security.keys import principal_mac
 from kreiswissen.security.principal import Principal
 
 N_FILES = 24

@@ -15,6 +15,7 @@ from kreiswissen.config import Settings
 from kreiswissen.db.embedded import APP_ROLE, DATABASE, start_embedded, with_user_and_db
 from kreiswissen.db.migrate import migrate
 from kreiswissen.errors import BackendUnavailable
+from kreiswissen.security.keys import derive, installation_key, principal_mac
 from kreiswissen.security.principal import Principal
 
 log = logging.getLogger(__name__)
@@ -81,8 +82,6 @@ class Database:
     def __init__(self, settings: Settings, *, migrate_schema: bool = True) -> None:
         self.settings = settings
         self.info = resolve(settings)
-        from kreiswissen.security.keys import derive, installation_key
-
         self.principal_key = derive(installation_key(settings), "principal")
         if migrate_schema:
             self.migrate()
@@ -167,12 +166,6 @@ class Database:
             if not conn.closed:
                 conn.close()
         self._conns.clear()
-
-
-def principal_mac(key: bytes, groups: str, operator: bool) -> str:
-    from kreiswissen.security.keys import principal_mac as mac
-
-    return mac(key, groups, operator)
 
 
 def _pg_array(items: list[str]) -> str:

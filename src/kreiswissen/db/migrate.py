@@ -41,7 +41,8 @@ def migrate(conn: psycopg.Connection, app_role: str | None, principal_key: bytes
             conn.execute(text)  # type: ignore[arg-type]  # trusted, packaged SQL
             conn.execute("INSERT INTO schema_migrations (version, name) VALUES (%s, %s)", (version, name))
             applied.append(name)
-        if principal_key is not None and "kw_principal_key" in _tables(conn):
+        # Every packaged migration has run by now, so the tables below exist.
+        if principal_key is not None:
             conn.execute("INSERT INTO kw_principal_key (id, key) VALUES (1, %s) "
                          "ON CONFLICT (id) DO UPDATE SET key = EXCLUDED.key", (principal_key,))
         if app_role:
@@ -54,20 +55,12 @@ def migrate(conn: psycopg.Connection, app_role: str | None, principal_key: bytes
             # The application never changes the migration history.
             conn.execute(sql.SQL("REVOKE INSERT, UPDATE, DELETE ON schema_migrations FROM {}").format(role))
             # The principal key is for the database's own check only.
-            if "kw_principal_key" in _tables(conn):
-                conn.execute(sql.SQL("REVOKE ALL ON kw_principal_key FROM {}").format(role))
+            conn.execute(sql.SQL("REVOKE ALL ON kw_principal_key FROM {}").format(role))
             # The audit log is append-only for the application; the chain head is written by the trigger only.
-            if "audit_log" in _tables(conn):
-                conn.execute(sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM {}").format(role))
-                conn.execute(sql.SQL("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON audit_head FROM {}").format(role))
-                conn.execute(
-                    sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON audit_checkpoints FROM {}").format(role)
-                )
+            conn.execute(sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON audit_log FROM {}").format(role))
+            conn.execute(sql.SQL("REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON audit_head FROM {}").format(role))
+            conn.execute(sql.SQL("REVOKE UPDATE, DELETE, TRUNCATE ON audit_checkpoints FROM {}").format(role))
     return applied
-
-
-def _tables(conn: psycopg.Connection) -> set[str]:
-    return {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
 
 
 def ensure_vector_index(conn: psycopg.Connection, model: str, dim: int) -> None:

@@ -26,6 +26,7 @@ import psycopg
 from kreiswissen.config import Settings
 from kreiswissen.db.database import Database
 from kreiswissen.errors import InputError
+from kreiswissen.security.keys import installation_key
 from kreiswissen.security.principal import Principal
 
 GENESIS = "0" * 64
@@ -41,12 +42,6 @@ EVENTS = frozenset({
 def canonical_json(details: dict[str, Any]) -> str:
     """One text per content: sorted keys, no whitespace, UTF-8 kept."""
     return json.dumps(details, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
-
-
-def load_key(settings: Settings) -> bytes:
-    from kreiswissen.security.keys import installation_key
-
-    return installation_key(settings)
 
 
 @dataclass(frozen=True)
@@ -66,7 +61,7 @@ class AuditLog:
     @property
     def key(self) -> bytes:
         if self._key is None:
-            self._key = load_key(self.settings)
+            self._key = installation_key(self.settings)
         return self._key
 
     def _mac(self, purpose: str, text: str) -> str:

@@ -275,11 +275,11 @@ def _structured(text: str) -> list[Entity]:
         s, e = _trim(text, m.start(), m.end())
         found.append(Entity("ADDRESS", s, e, text[s:e], 5))
     for m in _PLATE.finditer(text):
-        district, letters, number = m.group(1), m.group(2), m.group(3)
+        district, number = m.group(1), m.group(3)
         context = _PLATE_CONTEXT.search(text[max(0, m.start() - 60):m.start()])
         hyphen = "-" in m.group()
-        # A plate without a hyphen needs context, or it is "S KW 4711"-like with two letter groups.
-        if not (context or hyphen or (len(letters) >= 1 and len(district) <= 3 and len(number) >= 2)):
+        # Without a hyphen or context, a one-digit number ("S K 1") is too weak to call a plate.
+        if not (context or hyphen or len(number) >= 2):
             continue
         if district in {"AB", "AG", "AZ", "NR", "ST", "TOP", "DIN", "ISO", "EU", "BV", "DS", "VO"} and not context:
             continue
