@@ -6,7 +6,7 @@ KW     := $(VENV)/bin/kreiswissen
 DATASET ?= xquad_de
 DATA_DIR ?= ../shared/data
 
-.PHONY: install demo test lint bench-retrieval bench-latency bench-ingest bench-questions bench-pii clean
+.PHONY: install demo test lint bench-retrieval bench-latency bench-ingest bench-questions bench-pii bench-answers clean
 
 install: $(VENV)/.installed
 
@@ -43,6 +43,9 @@ bench-ingest: install
 
 bench-questions: install
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/sample_questions.py
+
+bench-answers: install
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/answer_overhead.py
 
 bench-pii: install
 	$(PY) benchmarks/pii.py

@@ -26,6 +26,7 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
+QUESTIONS = ROOT / "src" / "kreiswissen" / "evaluation" / "data" / "sample_questions.jsonl"
 sys.path.insert(0, str(ROOT / "src"))
 
 from kreiswissen.config import Settings  # noqa: E402
@@ -107,7 +108,7 @@ def main() -> int:
         with rt.db.transaction(OPERATOR) as conn:
             have = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]  # type: ignore[index]
         questions = [json.loads(line)["question"] for line in
-                     (ROOT / "benchmarks" / "data" / "sample_questions.jsonl").read_text().splitlines() if line]
+                     (QUESTIONS).read_text().splitlines() if line]
         rng = random.Random(1)
         queries = [rng.choice(questions) for _ in range(args.queries)]
         print(f"# chunks={have} queries={len(queries)} embedder={rt.embedder.model_id}")

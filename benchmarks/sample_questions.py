@@ -3,7 +3,7 @@
 
     make bench-questions            # python benchmarks/sample_questions.py [--signals out.csv]
 
-Reads benchmarks/data/sample_questions.jsonl (see its README), ingests samples/statutes into a bench
+Reads src/kreiswissen/evaluation/data/sample_questions.jsonl (see its README), ingests samples/statutes into a bench
 store (.bench/samples-e5, embeddings cached between runs), and prints per kind: file-level recall@1/@5
 for answerable questions, how often the extractive answer quotes the expected text, and refusal accuracy
 (answered when answerable, refused when not).
@@ -23,6 +23,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
+QUESTIONS = ROOT / "src" / "kreiswissen" / "evaluation" / "data" / "sample_questions.jsonl"
 sys.path.insert(0, str(ROOT / "src"))
 
 from kreiswissen.answer.extractive import confidence  # noqa: E402
@@ -35,7 +36,7 @@ OPERATOR = Principal.local_operator()
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--questions", type=Path, default=ROOT / "benchmarks" / "data" / "sample_questions.jsonl")
+    parser.add_argument("--questions", type=Path, default=QUESTIONS)
     parser.add_argument("--corpus", type=Path, default=ROOT / "samples" / "statutes")
     parser.add_argument("--signals", type=Path, help="write per-question retrieval signals (CSV) for calibration")
     args = parser.parse_args()

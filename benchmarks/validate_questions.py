@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Validate benchmarks/data/sample_questions.jsonl against the bundled sample statutes.
+"""Validate src/kreiswissen/evaluation/data/sample_questions.jsonl against the bundled sample statutes.
 
 Stdlib only (Python 3.11). Run from the repository root:
 
@@ -33,7 +33,7 @@ from collections import Counter
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_QUESTIONS = REPO_ROOT / "benchmarks" / "data" / "sample_questions.jsonl"
+DEFAULT_QUESTIONS = REPO_ROOT / "src" / "kreiswissen" / "evaluation" / "data" / "sample_questions.jsonl"
 DEFAULT_STATUTES = REPO_ROOT / "samples" / "statutes"
 
 FIELDS = {

@@ -24,10 +24,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from kreiswissen import __version__
+from kreiswissen.answer.extractive import AI_LABEL
+from kreiswissen.cli_conversations import conversations_app
 from kreiswissen.errors import InputError, KreiswissenError
 from kreiswissen.ingest.pipeline import Status
 from kreiswissen.runtime import Runtime
 from kreiswissen.search.models import SearchFilters
+from kreiswissen.security.input_policy import INPUT_NOTICE
 from kreiswissen.security.policy import CLASSIFICATION_LABELS
 from kreiswissen.security.principal import Principal
 
@@ -198,29 +201,101 @@ def search(
         out.print(f"   [dim]{escape(hit.document.source)}[/]")
 
 
-@app.command()
+def _print_citations(citations: list[Any]) -> None:
+    if citations:
+        out.print("\n[bold]Quellen[/]")
+        for c in citations:
+            page = f", S. {c.chunk.page}" if c.chunk.page else ""
+            where = _within_document(c.chunk.section, c.document.title)
+            out.print(f" [{c.rank}] {escape(c.document.title)}{' – ' + escape(where) if where else ''}{page}\n"
+                      f"     [dim]{escape(c.document.source)}[/]")
+
+
+def _print_notices(notices: list[str], unsupported: list[dict[str, str]] | None = None) -> None:
+    for notice in notices:
+        err.print(f"[yellow]Hinweis:[/] {escape(notice)}")
+    for item in unsupported or []:
+        err.print(f"[dim]  ohne Beleg ({escape(item['reason'])}): {escape(item['sentence'])}[/]")
+
+
+@app.command(epilog=INPUT_NOTICE)
 @handle_errors
 def ask(
     question: Annotated[str, typer.Argument(help="Frage in natürlicher Sprache.")],
     as_group: AsGroup = None,
     as_json: JsonFlag = False,
     as_user: AsUser = None,
+    extractive: Annotated[bool, typer.Option("--extractive", help="Ohne Sprachmodell antworten (wörtliche "
+                                             "Zitate), auch wenn eines konfiguriert ist.")] = False,
+    conversation: Annotated[str | None, typer.Option("--conversation", help="Folgefrage in diesem Gespräch "
+                                                     "(ID aus einer früheren Antwort).")] = None,
+    new_conversation: Annotated[bool, typer.Option("--new-conversation", help="Ein neues Gespräch beginnen "
+                                                   "(Folgefragen mit --conversation ID).")] = False,
 ) -> None:
-    """Frage beantworten – mit wörtlichen Zitaten und Quellen."""
+    """Frage beantworten – mit Quellenangaben; mit Sprachmodell formuliert, sonst wörtliche Zitate."""
     with runtime() as rt:
         principal = principal_for(as_group, as_user, rt)
-        answer = rt.ask(question, principal)
+        if conversation or new_conversation:
+            answer = rt.ask_in_conversation(question, principal, conversation, extractive=extractive)
+        else:
+            answer = rt.ask(question, principal, extractive=extractive)
     if as_json:
         print_json(answer.to_json())
         return
+    if answer.ai_generated:
+        out.print(f"[bold magenta]KI-generiert[/] [dim]{escape(AI_LABEL)}[/]\n")
+    if answer.standalone_question and answer.standalone_question != answer.question:
+        err.print(f"[dim]Verstanden als: {escape(answer.standalone_question)}[/]")
     out.print(escape(answer.answer))
-    if answer.citations:
-        out.print("\n[bold]Quellen[/]")
-        for c in answer.citations:
-            page = f", S. {c.chunk.page}" if c.chunk.page else ""
-            where = _within_document(c.chunk.section, c.document.title)
-            out.print(f" [{c.rank}] {escape(c.document.title)}{' – ' + escape(where) if where else ''}{page}\n"
-                      f"     [dim]{escape(c.document.source)}[/]")
+    _print_citations(answer.citations)
+    _print_notices(answer.notices, answer.unsupported)
+    if answer.conversation_id:
+        err.print(f"[dim]Gespräch {answer.conversation_id} – Folgefrage: kreiswissen ask \"…\" "
+                  f"--conversation {answer.conversation_id}[/]")
+
+
+@app.command()
+@handle_errors
+def summarize(
+    source: Annotated[str, typer.Argument(help="Quelle des Dokuments (Pfad wie beim Einlesen oder URI).")],
+    as_group: AsGroup = None,
+    as_user: AsUser = None,
+    as_json: JsonFlag = False,
+    extractive: Annotated[bool, typer.Option("--extractive", help="Ohne Sprachmodell (wichtigste Sätze).")] = False,
+) -> None:
+    """Ein Dokument zusammenfassen – mit Quellenangaben zu seinen Abschnitten."""
+    with runtime() as rt:
+        summary = rt.summarize(source, principal_for(as_group, as_user, rt), extractive=extractive)
+    if as_json:
+        print_json(summary.to_json())
+        return
+    if summary.mode == "generated":
+        out.print(f"[bold magenta]KI-generiert[/] [dim]{escape(AI_LABEL)}[/]\n")
+    out.print(f"[bold]{escape(summary.title)}[/]\n")
+    out.print(escape(summary.summary))
+    _print_citations(summary.citations)
+    _print_notices(summary.notices, summary.unsupported)
+
+
+@app.command()
+@handle_errors
+def doctor(as_json: JsonFlag = False) -> None:
+    """Zeigen, welche Dienste konfiguriert und erreichbar sind (Datenbank, Modelle, OCR, Anmeldung)."""
+    from kreiswissen.admin.doctor import run_checks
+
+    with runtime() as rt:
+        checks = run_checks(rt)
+    failed = [c for c in checks if c.status == "fehler"]
+    if as_json:
+        print_json({"ok": not failed, "checks": [c.to_json() for c in checks]})
+    else:
+        table = Table("Dienst", "Status", "Details", "ms")
+        colour = {"ok": "green", "fehler": "red", "aus": "dim"}
+        for c in checks:
+            table.add_row(c.name, f"[{colour[c.status]}]{c.status}[/]", escape(c.detail), f"{c.ms:.0f}")
+        out.print(table)
+    if failed:
+        raise typer.Exit(5)
 
 
 @app.command()
@@ -582,6 +657,68 @@ def dsgvo_erase(
         else:
             rt.dsgvo.erase_user(operator_actor(), user or "", reason)
             out.print(f"Benutzerkonto '{escape(user or '')}' mit Gruppen, Tokens und Anmeldedaten gelöscht.")
+
+
+app.add_typer(conversations_app, name="conversations")
+
+eval_app = typer.Typer(help="Qualität messen (vor einem Modellwechsel oder Rollout).", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("answers")
+@handle_errors
+def eval_answers(
+    questions: Annotated[Path | None, typer.Argument(help="Fragen als JSONL ({\"question\", \"answerable\", "
+                                                     "\"answer_contains\"}); ohne Angabe: der mitgelieferte "
+                                                     "Fragensatz zu den Beispielsatzungen.")] = None,
+    as_group: AsGroup = None,
+    as_user: AsUser = None,
+    as_json: JsonFlag = False,
+    extractive: Annotated[bool, typer.Option("--extractive",
+                                             help="Ohne Sprachmodell messen (Vergleichswert).")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Nur die ersten N Fragen.")] = None,
+    details: Annotated[Path | None, typer.Option("--details", help="Ergebnis je Frage als JSONL hierhin "
+                                                 "schreiben.")] = None,
+) -> None:
+    """Antwortqualität des konfigurierten Sprachmodells messen: beantwortet/abgelehnt, Zitatgenauigkeit,
+    erwartete Angaben, unbelegte Sätze, Antwortzeiten."""
+    from kreiswissen.evaluation.answers import load_questions, outcomes_json, run, summarise
+
+    items = load_questions(questions)[:limit]
+    with runtime() as rt:
+        principal = principal_for(as_group, as_user, rt)
+        backend = "extraktiv" if extractive or rt.generator is None else rt.generator.model_id
+
+        def ask_one(question: str, who: Any, on_token: Any = None) -> Any:
+            return rt.ask(question, who, extractive=extractive, on_token=on_token)
+
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                      console=err, transient=True, disable=as_json) as progress:
+            task = progress.add_task("Fragen", total=len(items))
+            outcomes = run(ask_one, items, principal, progress=lambda _o: progress.advance(task))
+    report = {"backend": backend, **summarise(outcomes)}
+    if details:
+        details.write_text("".join(json.dumps(o, ensure_ascii=False) + "\n" for o in outcomes_json(outcomes)),
+                           encoding="utf-8")
+    if as_json:
+        print_json(report)
+        return
+    labels = {
+        "backend": "Modell", "questions": "Fragen", "answered": "beantwortet", "refused": "abgelehnt",
+        "errors": "Fehler", "generated": "vom Sprachmodell formuliert", "fallback_extractive": "Rückfall auf Zitate",
+        "answer_rate_answerable": "Antwortquote (beantwortbare Fragen)",
+        "refusal_rate_unanswerable": "Ablehnungsquote (nicht beantwortbare Fragen)",
+        "decision_accuracy": "Entscheidung richtig (antworten/ablehnen)",
+        "contains_expected": "Antwort enthält die erwartete Angabe", "citation_precision": "Zitatgenauigkeit",
+        "unsupported_rate": "Anteil unbelegter Sätze", "first_token_ms_p50": "erstes Token p50 (ms)",
+        "first_token_ms_p95": "erstes Token p95 (ms)", "total_ms_p50": "gesamt p50 (ms)",
+        "total_ms_p95": "gesamt p95 (ms)",
+    }
+    table = Table("Kennzahl", "Wert", title="Antwortqualität")
+    for key, label in labels.items():
+        value = report.get(key)
+        table.add_row(label, "–" if value is None else str(value))
+    out.print(table)
 
 
 def main() -> None:  # pragma: no cover

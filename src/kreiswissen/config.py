@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 from pydantic_settings import (
@@ -111,6 +111,35 @@ class Settings(BaseSettings):
     dense_weight: float = 0.6
     rrf_k: int = 60
     answer_threshold: float = 0.5
+
+    # Language model for generated answers. A GGUF path runs it in-process (llama-cpp-python); a base URL
+    # talks to an OpenAI-compatible server (Ollama, vLLM, llama.cpp server, LocalAI). Neither: extractive.
+    llm_base_url: str | None = None  # e.g. http://gpu01.kreis.local:8000/v1
+    llm_model: str | None = None
+    llm_api_key: str | None = None
+    llm_model_path: Path | None = None
+    llm_context_tokens: int = 8192
+    llm_max_answer_tokens: int = 700
+    llm_temperature: float = 0.1
+    llm_connect_timeout_s: float = 5.0
+    llm_timeout_s: float = 60.0  # longest wait for the first token or the next piece of the stream
+    llm_total_timeout_s: float = 180.0
+    llm_stream: bool = True
+    # Further fields for each chat request, as JSON (e.g. {"top_k": 20} or a vLLM "chat_template_kwargs").
+    llm_extra_body: dict[str, Any] = Field(default_factory=dict)
+    # Sentences of a generated answer that its cited passages do not support: removed, or kept and marked.
+    llm_unsupported: Literal["remove", "mark"] = "remove"
+
+    # Optional cross-encoder reranking through a /rerank endpoint (TEI, Infinity, vLLM, llama.cpp server).
+    rerank_base_url: str | None = None
+    rerank_model: str | None = None
+    rerank_api_key: str | None = None
+    rerank_protocol: Literal["cohere", "tei"] = "cohere"  # {"documents": …} → results / {"texts": …} → list
+    rerank_timeout_s: float = 10.0
+    rerank_candidates: int = 30
+
+    # Conversations are personal data: kept this many days, then deleted.
+    conversation_retention_days: int = 90
 
 
     @classmethod

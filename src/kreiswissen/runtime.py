@@ -12,16 +12,22 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from kreiswissen.answer.conversations import ConversationStore
 from kreiswissen.answer.extractive import Answer, ExtractiveAnswerer
+from kreiswissen.answer.generated import GroundedAnswerer
+from kreiswissen.answer.summarize import Summarizer, Summary
 from kreiswissen.config import Settings, get_settings
 from kreiswissen.db.database import Database
 from kreiswissen.db.migrate import ensure_vector_index
 from kreiswissen.ingest.pipeline import FileResult, Ingestor, IngestReport
 from kreiswissen.models.embedder import Embedder, get_embedder
+from kreiswissen.models.generator import Generator, get_generator
+from kreiswissen.models.reranker import Reranker, get_reranker
 from kreiswissen.search.hybrid import Searcher, SearchResult
 from kreiswissen.security.audit import AuditLog
 from kreiswissen.security.dsgvo import DataSubjectRights
 from kreiswissen.security.identity import Identity
+from kreiswissen.security.input_policy import check_question
 from kreiswissen.security.principal import Principal
 
 
@@ -49,11 +55,32 @@ class Runtime:
 
     @cached_property
     def searcher(self) -> Searcher:
-        return Searcher(self.db, self.embedder, self.settings)
+        return Searcher(self.db, self.embedder, self.settings, self.reranker)
+
+    @cached_property
+    def reranker(self) -> Reranker | None:
+        return get_reranker(self.settings)
+
+    @cached_property
+    def generator(self) -> Generator | None:
+        return get_generator(self.settings)
 
     @cached_property
     def answerer(self) -> ExtractiveAnswerer:
         return ExtractiveAnswerer(self.searcher, self.settings.answer_threshold)
+
+    @cached_property
+    def grounded(self) -> GroundedAnswerer | None:
+        generator = self.generator
+        return GroundedAnswerer(self.answerer, generator, self.settings) if generator is not None else None
+
+    @cached_property
+    def summarizer(self) -> Summarizer:
+        return Summarizer(self.db, self.embedder, self.generator, self.settings)
+
+    @cached_property
+    def conversations(self) -> ConversationStore:
+        return ConversationStore(self.db)
 
     @cached_property
     def audit(self) -> AuditLog:
@@ -69,15 +96,60 @@ class Runtime:
 
     # -- audited entry points for interfaces --------------------------------------------------------------
     def search(self, query: str, principal: Principal, **options: Any) -> SearchResult:
-        result = self.searcher.search(query, principal, **options)
+        result = self.searcher.search(check_question(query), principal, **options)
         self.audit.record_query(principal.name, "search", result.query, [h.document.id for h in result.hits])
         return result
 
-    def ask(self, question: str, principal: Principal) -> Answer:
-        answer = self.answerer.ask(question, principal)
+    def ask(self, question: str, principal: Principal, *, extractive: bool = False,
+            on_token: Callable[[str], None] | None = None) -> Answer:
+        """Generated when a language model is configured (unless ``extractive``), else extractive."""
+        question = check_question(question)
+        grounded = None if extractive else self.grounded
+        if grounded is not None:
+            answer = grounded.ask(question, principal, on_token=on_token)
+        else:
+            answer = self.answerer.ask(question, principal)
         self.audit.record_query(principal.name, "ask", question, [c.document.id for c in answer.citations],
-                                {"answered": answer.answered})
+                                {"answered": answer.answered, "mode": answer.mode})
         return answer
+
+    def ask_in_conversation(self, question: str, principal: Principal, conversation_id: str | None, *,
+                            extractive: bool = False, on_token: Callable[[str], None] | None = None) -> Answer:
+        """A question within a conversation (a new one when ``conversation_id`` is None): a follow-up is resolved
+        with the history into a standalone question first; the turn is stored for its owner only."""
+        from dataclasses import replace
+
+        from kreiswissen.answer.followup import standalone_question
+
+        question = check_question(question)
+        if conversation_id is None:
+            conversation_id = self.conversations.start(principal, question)
+            history = []
+        else:
+            history = self.conversations.history(principal, conversation_id)
+        generator = None if extractive else self.generator
+        places = self.searcher.municipalities(principal) if history else []
+        standalone = standalone_question(question, history, generator, places=places) if history else question
+        answer = self.ask(standalone, principal, extractive=extractive, on_token=on_token)
+        mode = answer.mode if answer.answered else "refused"
+        self.conversations.append(principal, conversation_id, question, standalone, answer.answer, mode,
+                                  [c.to_json() for c in answer.citations])
+        return replace(answer, question=question, standalone_question=standalone, conversation_id=conversation_id)
+
+    def delete_conversation(self, conversation_id: str, principal: Principal) -> None:
+        self.conversations.delete(principal, conversation_id)
+        self.audit.record(principal.name, "conversation.delete", {"conversation": conversation_id})
+
+    def expire_conversations(self, retention_days: int) -> int:
+        removed = self.conversations.expire(retention_days)
+        self.audit.record("system", "conversation.expire", {"retention_days": retention_days, "removed": removed})
+        return removed
+
+    def summarize(self, source: str, principal: Principal, *, extractive: bool = False) -> Summary:
+        summary = self.summarizer.summarize(source, principal, extractive=extractive)
+        self.audit.record_query(principal.name, "summarize", source, [summary.citations[0].document.id]
+                                if summary.citations else [], {"mode": summary.mode})
+        return summary
 
     def ingest(self, paths: list[Path], principal: Principal, groups: list[str] | None = None,
                department: str | None = None, classification: str | None = None,

@@ -26,7 +26,7 @@ MAX_SENTENCES = 3
 PASSAGES_CONSIDERED = 4
 
 # Logistic confidence over retrieval signals, fitted per embedding model (similarity scales differ) on
-# benchmarks/data/sample_questions.jsonl with benchmarks/sample_questions.py --signals (see docs/retrieval.md;
+# evaluation/data/sample_questions.jsonl with benchmarks/sample_questions.py --signals (see docs/retrieval.md;
 # leave-one-out accuracy 0.88 for e5). A model without its own calibration uses the generic lexical rule.
 CALIBRATION: dict[str, dict[str, float]] = {
     "multilingual-e5-small-q4": {"bias": -74.28, "coverage": 1.71, "dense": 84.49, "dense_margin": 68.88,
@@ -44,6 +44,10 @@ MAX_SENTENCE_CHARS = 400
 SENTENCE_SIMILARITY_WEIGHT = 6.0
 
 
+AI_LABEL = ("KI-generierte Antwort: von einem Sprachmodell aus den zitierten Quellen formuliert. Bitte prüfen Sie "
+            "die Aussagen anhand der Quellen.")
+
+
 @dataclass
 class Answer:
     question: str
@@ -52,14 +56,35 @@ class Answer:
     citations: list[SearchHit]
     confidence: float
     search: SearchResult | None = field(default=None, repr=False)
+    mode: str = "extractive"  # "generated" | "extractive"
+    unsupported: list[dict[str, str]] = field(default_factory=list)  # removed or marked sentences, with reasons
+    notices: list[str] = field(default_factory=list)  # German remarks for the reader (fallback, removals)
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    standalone_question: str | None = None  # the follow-up as resolved with the conversation
+    conversation_id: str | None = None
+
+    @property
+    def ai_generated(self) -> bool:
+        return self.mode == "generated"
 
     def to_json(self) -> dict[str, object]:
-        return {
+        data: dict[str, object] = {
             "answered": self.answered,
             "answer": self.answer,
             "citations": [c.to_json() for c in self.citations],
             "confidence": round(self.confidence, 4),
+            "mode": self.mode,
+            "unsupported": [u["sentence"] for u in self.unsupported],
+            "unsupported_reasons": [u["reason"] for u in self.unsupported],
+            "notices": self.notices,
+            "ai_generated": self.ai_generated,
         }
+        if self.ai_generated:
+            data["label"] = AI_LABEL
+        if self.conversation_id:
+            data["conversation_id"] = self.conversation_id
+            data["standalone_question"] = self.standalone_question
+        return data
 
 
 def confidence(signals: dict[str, float], model_id: str = "") -> float:
@@ -155,7 +180,14 @@ class ExtractiveAnswerer:
 
     def ask(self, question: str, principal: Principal, filters: SearchFilters | None = None) -> Answer:
         result = self.searcher.search(question, principal, top_k=8, filters=filters)
-        conf = confidence(result.signals, self.searcher.embedder.model_id)
+        return self.from_result(question, result)
+
+    def confidence(self, result: SearchResult) -> float:
+        return confidence(result.signals, self.searcher.embedder.model_id)
+
+    def from_result(self, question: str, result: SearchResult) -> Answer:
+        """The extractive answer (or refusal) for a search already run."""
+        conf = self.confidence(result)
         if not result.hits or conf < self.threshold:
             return Answer(question, False, REFUSAL, [], conf, result)
         text, citations = compose(question, result.hits, self.searcher.embedder, result.query_vector)

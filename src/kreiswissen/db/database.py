@@ -15,7 +15,7 @@ from kreiswissen.config import Settings
 from kreiswissen.db.embedded import APP_ROLE, DATABASE, start_embedded, with_user_and_db
 from kreiswissen.db.migrate import migrate
 from kreiswissen.errors import BackendUnavailable
-from kreiswissen.security.keys import derive, installation_key, principal_mac
+from kreiswissen.security.keys import derive, installation_key, principal_mac, principal_name_mac
 from kreiswissen.security.principal import Principal
 
 log = logging.getLogger(__name__)
@@ -153,9 +153,12 @@ class Database:
                 conn.execute(
                     "SELECT set_config('kreiswissen.groups', %s, true), "
                     "set_config('kreiswissen.operator', %s, true), "
-                    "set_config('kreiswissen.principal_mac', %s, true)",
+                    "set_config('kreiswissen.principal_mac', %s, true), "
+                    "set_config('kreiswissen.principal_name', %s, true), "
+                    "set_config('kreiswissen.principal_name_mac', %s, true)",
                     (groups, "on" if principal.operator else "off",
-                     principal_mac(self.principal_key, groups, principal.operator)),
+                     principal_mac(self.principal_key, groups, principal.operator),
+                     principal.name, principal_name_mac(self.principal_key, principal.name)),
                 )
                 yield conn
         except psycopg.OperationalError as exc:

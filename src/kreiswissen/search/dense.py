@@ -50,3 +50,12 @@ def dense_sql(dim: int, model: str, where: str = "") -> str:
             ORDER BY c.embedding::vector({dim}) <=> %(q)s::vector({dim})
             LIMIT %(limit)s
         ) x ORDER BY dist"""
+
+
+def chunk_vectors(conn: psycopg.Connection, ids: list[int], model: str) -> dict[int, np.ndarray]:
+    """Stored embeddings of the given chunks (those the principal may read), by chunk id."""
+    rows = conn.execute("SELECT id, embedding FROM chunks WHERE id = ANY(%s) AND embedding_model = %s",
+                        (ids, model)).fetchall()
+    # Untyped columns come back as pgvector ``Vector`` objects.
+    return {int(r[0]): np.asarray(r[1].to_numpy() if hasattr(r[1], "to_numpy") else r[1], dtype=np.float32)
+            for r in rows if r[1] is not None}

@@ -7,6 +7,7 @@ that section. Exact duplicate passages (same text in several documents) are show
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,8 +19,9 @@ import psycopg
 
 from kreiswissen.config import Settings
 from kreiswissen.db.database import Database
-from kreiswissen.errors import InputError
+from kreiswissen.errors import BackendUnavailable, InputError
 from kreiswissen.models.embedder import Embedder
+from kreiswissen.models.reranker import Reranker
 from kreiswissen.search.dense import dense_search
 from kreiswissen.search.lexical import idf_weights, lexical_search
 from kreiswissen.search.models import ChunkRef, DocumentRef, SearchFilters, SearchHit
@@ -35,6 +37,9 @@ MUNICIPALITY_OTHER = 0.5
 PARAGRAPH_MATCH = 1.5
 NEAR_DUPLICATE = 0.85
 MUNICIPALITY_CACHE_S = 30.0  # Jaccard similarity of word 3-shingles
+RERANK_WEIGHT = 0.7  # share of the cross-encoder in the final score; the rest keeps fusion and metadata
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -94,10 +99,12 @@ def rrf(rankings: list[tuple[list[int], float]], k: int) -> dict[int, float]:
 
 
 class Searcher:
-    def __init__(self, db: Database, embedder: Embedder, settings: Settings) -> None:
+    def __init__(self, db: Database, embedder: Embedder, settings: Settings,
+                 reranker: Reranker | None = None) -> None:
         self.db = db
         self.embedder = embedder
         self.settings = settings
+        self.reranker = reranker
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dense-search")
         self._municipality_cache: dict[tuple[bool, frozenset[str]], tuple[float, list[str]]] = {}
 
@@ -155,11 +162,35 @@ class Searcher:
             info.update(self._chunk_info(conn, [c for c in fused if c not in info]))
             fused = self._apply_metadata(fused, info, analyzed)
             ordered = sorted(fused, key=lambda c: fused[c], reverse=True)
-            hits = self._hits(ordered, fused, info, top_k)
+            rerank = self.reranker is not None and mode == "hybrid"
+            hits = self._hits(ordered, fused, info, max(top_k, cfg.rerank_candidates) if rerank else top_k)
             signals = self._signals(conn, hits, analyzed, dict(dense), lex, idf)
+        if rerank:
+            hits = self._rerank(query, hits, timings)[:top_k]
         timings["total"] = (time.perf_counter() - t0) * 1000
         return SearchResult(query=query, hits=hits, analyzed=analyzed, timings_ms=timings, signals=signals,
                             query_vector=qvec)
+
+    def _rerank(self, query: str, hits: list[SearchHit], timings: dict[str, float]) -> list[SearchHit]:
+        """Reorder by the cross-encoder blended with the fused score; on any reranker failure keep the order."""
+        assert self.reranker is not None
+        if len(hits) < 2:
+            return hits
+        t = time.perf_counter()
+        texts = [f"{h.chunk.section or h.document.title}\n{h.chunk.text}" for h in hits]
+        try:
+            scores = self.reranker.rerank(query, texts)
+        except BackendUnavailable as exc:
+            log.warning("reranking skipped: %s", exc)
+            timings["rerank_failed"] = 1.0
+            return hits
+        timings["rerank"] = (time.perf_counter() - t) * 1000
+        rerank_n = _min_max(dict(enumerate(scores)))
+        fused_n = _min_max({i: h.score for i, h in enumerate(hits)})
+        final = {i: RERANK_WEIGHT * rerank_n[i] + (1 - RERANK_WEIGHT) * fused_n[i] for i in range(len(hits))}
+        order = sorted(final, key=lambda i: -final[i])
+        return [SearchHit(rank=r + 1, score=final[i], document=hits[i].document, chunk=hits[i].chunk)
+                for r, i in enumerate(order)]
 
     def _embed_and_dense(
         self, query: str, principal: Principal, n: int, filters: SearchFilters | None
@@ -167,6 +198,11 @@ class Searcher:
         qvec = self.embedder.embed_query(query)
         with self.db.transaction(principal, channel=1) as conn:
             return qvec, dense_search(conn, qvec, self.embedder.model_id, n, filters, self.settings.hnsw_ef_search)
+
+    def municipalities(self, principal: Principal) -> list[str]:
+        """Names of the municipalities whose documents ``principal`` may read."""
+        with self.db.transaction(principal) as conn:
+            return self._municipalities(conn, principal)
 
     def _municipalities(self, conn: psycopg.Connection, principal: Principal) -> list[str]:
         """Municipalities of the documents the principal can read; cached briefly per set of groups."""

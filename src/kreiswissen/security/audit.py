@@ -35,7 +35,7 @@ EVENTS = frozenset({
     "login.success", "login.failure", "login.locked", "search", "ask", "document.upload", "document.change",
     "document.delete", "document.download", "document.access", "user.add", "user.change", "user.disable",
     "user.enable", "group.add", "group.remove", "token.create", "token.revoke", "audit.view", "audit.export",
-    "audit.expire", "dsgvo.export", "dsgvo.erase",
+    "audit.expire", "dsgvo.export", "dsgvo.erase", "summarize", "conversation.delete", "conversation.expire",
 })
 
 

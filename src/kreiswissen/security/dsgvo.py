@@ -1,11 +1,13 @@
 """Data subjects' rights (DSGVO): access (Art. 15) and erasure (Art. 17), each recorded with its reason.
 
 - ``export_user``: everything stored about a staff account — account, groups, roles, tokens (never secrets or
-  hashes), the audit entries it caused or that concern it, and (with ``person``) the documents that mention
-  a person's name, found by full-text search over every document regardless of groups.
+  hashes), the audit entries it caused or that concern it, the user's conversations with every turn, and
+  (with ``person``) the documents that mention a person's name, found by full-text search over every
+  document regardless of groups.
 - ``erase_document``: every version of a source with everything derived from it — chunks, embeddings,
   lexical postings and statistics, cached embeddings no other document uses.
-- ``erase_user``: the account with its group memberships, tokens and pending logins.
+- ``erase_user``: the account with its group memberships, tokens and pending logins, and the user's
+  conversations (questions, answers, citations).
 
 The audit log is kept: it is the legally required record of processing (Art. 5(2), § 76 BDSG) and
 Art. 17(3)(b) exempts it; its entries hold ids and pseudonymised questions, and expire with the audit
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+
+import psycopg
 
 from kreiswissen.db import documents as store
 from kreiswissen.db.database import Database
@@ -73,6 +77,7 @@ class DataSubjectRights:
                     for r in conn.execute(
                         "SELECT id, ts, actor, event, details::jsonb FROM audit_log WHERE actor = %s "
                         "OR details::jsonb ->> 'user' = %s ORDER BY id", (key, key))]
+                result["conversations"] = _conversations(conn, key)
             if person:
                 phrase = " ".join(person.split())
                 result["documents_mentioning"] = [
@@ -119,9 +124,31 @@ class DataSubjectRights:
         reason = _require_reason(reason)
         key = user.strip().lower()
         with self.db.transaction(_SYSTEM) as conn:
-            if conn.execute("DELETE FROM users WHERE name = %s", (key,)).rowcount == 0:
+            # Turns go with their conversation (ON DELETE CASCADE).
+            conversations = conn.execute("DELETE FROM conversations WHERE owner = %s", (key,)).rowcount
+            if conn.execute("DELETE FROM users WHERE name = %s", (key,)).rowcount == 0 and not conversations:
                 raise NotFound(f"user {user}", user_message=f"Den Benutzer '{user}' gibt es nicht.")
-            self.audit.record(actor, "dsgvo.erase", {"user": key, "reason": reason}, conn)
+            self.audit.record(actor, "dsgvo.erase", {"user": key, "conversations": conversations,
+                                                     "reason": reason}, conn)
+
+
+def _conversations(conn: psycopg.Connection, owner: str) -> list[dict[str, Any]]:
+    """Every conversation of ``owner`` with all its turns, oldest first."""
+    conversations: list[dict[str, Any]] = []
+    by_id: dict[str, dict[str, Any]] = {}
+    for r in conn.execute("SELECT id, title, created_at, updated_at FROM conversations WHERE owner = %s "
+                          "ORDER BY created_at, id", (owner,)):
+        entry = {"id": str(r[0]), "title": r[1], "created_at": _iso(r[2]), "updated_at": _iso(r[3]), "turns": []}
+        conversations.append(entry)
+        by_id[entry["id"]] = entry
+    for r in conn.execute(
+            "SELECT t.conversation_id, t.turn, t.question, t.standalone_question, t.answer, t.mode, t.citations, "
+            "t.created_at FROM conversation_turns t JOIN conversations c ON c.id = t.conversation_id "
+            "WHERE c.owner = %s ORDER BY t.conversation_id, t.turn", (owner,)):
+        by_id[str(r[0])]["turns"].append({
+            "turn": r[1], "question": r[2], "standalone_question": r[3], "answer": r[4], "mode": r[5],
+            "citations": r[6], "created_at": _iso(r[7])})
+    return conversations
 
 
 def _iso(value: Any) -> str | None:

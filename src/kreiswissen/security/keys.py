@@ -47,3 +47,8 @@ def principal_mac(principal_key: bytes, groups_literal: str, operator: bool) -> 
     """HMAC-SHA256 over exactly what the database checks (kw_principal_ok in migration 0006)."""
     message = f"{groups_literal}\n{'on' if operator else 'off'}".encode()
     return hmac.new(principal_key, message, hashlib.sha256).hexdigest()
+
+
+def principal_name_mac(principal_key: bytes, name: str) -> str:
+    """HMAC-SHA256 over exactly what ``kw_principal_name()`` (migration 0007) checks."""
+    return hmac.new(principal_key, b"name\n" + name.encode("utf-8"), hashlib.sha256).hexdigest()

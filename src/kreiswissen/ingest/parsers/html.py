@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,25 +17,34 @@ from .cleanup import BlockCollector, clean_text, table_row_text
 from .plaintext import UndecodableText, decode_text
 from .source import Source
 
-# Elements whose text a reader never sees as document content.
-_DROP = (
-    "script",
-    "style",
-    "nav",
-    "footer",
-    "noscript",
-    "template",
-    "svg",
-    "iframe",
-    "object",
-    "embed",
-    "canvas",
-    "button",
-    "select",
-    "datalist",
-    "head",
+# Elements a browser never renders as text (fallback content included: an attacker's favourite hiding place).
+INVISIBLE_ELEMENTS = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "head",
+        "title",
+        "iframe",
+        "object",
+        "embed",
+        "canvas",
+        "datalist",
+        "audio",
+        "video",
+    }
 )
-_HIDDEN_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden", re.I)
+# ... and elements whose text is visible but not document content.
+_DROP = INVISIBLE_ELEMENTS | {"nav", "footer", "svg", "button", "select"}
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.S)
+_CSS_LENGTH = re.compile(r"^([+-]?(?:\d+\.?\d*|\.\d+))\s*([a-z%]*)$")
+# CSS pixels per unit; a length below one pixel cannot be read.
+_PX_PER_UNIT = {
+    "": 1.0, "px": 1.0, "pt": 4 / 3, "pc": 16.0, "mm": 3.78, "q": 0.945, "cm": 37.8, "in": 96.0,
+    "em": 16.0, "rem": 16.0, "ex": 8.0, "ch": 8.0, "%": 0.16,
+}  # fmt: skip
+_MIN_OPACITY = 0.05
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
 # Browsers treat these declarations as windows-1252, and so must we (the WHATWG encoding standard).
 _AS_CP1252 = frozenset({"iso-8859-1", "iso8859-1", "latin-1", "latin1", "us-ascii", "ascii", "l1"})
@@ -85,10 +95,47 @@ def decode_html(data: bytes) -> str:
     return decode_text(data)[0]
 
 
-def _is_hidden(tag: Tag) -> bool:
-    if tag.has_attr("hidden") or str(tag.get("aria-hidden", "")).lower() == "true":
+def _css_number(value: str) -> tuple[float, str] | None:
+    match = _CSS_LENGTH.match(value)
+    return (float(match.group(1)), match.group(2)) if match else None
+
+
+def hidden_by_style(style: str) -> bool:
+    """Whether an inline ``style`` makes an element's text unreadable.
+
+    Only the declarations themselves are judged (the last one of a property wins, as in CSS); stylesheets
+    are not evaluated: that needs the cascade and the page's scripts (an accordion's answers are hidden by
+    a class until clicked, and are content), so text hidden by a class rule is still indexed.
+    """
+    declared: dict[str, str] = {}
+    for declaration in _CSS_COMMENT.sub("", style).split(";"):
+        prop, colon, value = declaration.partition(":")
+        if colon:
+            declared[prop.strip().lower()] = value.lower().replace("!important", "").strip()
+    if declared.get("display") == "none" or declared.get("visibility") in ("hidden", "collapse"):
         return True
-    return bool(_HIDDEN_STYLE.search(str(tag.get("style", ""))))
+    if declared.get("color") == "transparent":
+        return True
+    opacity = _css_number(declared.get("opacity", ""))
+    if opacity is not None and opacity[0] / (100 if opacity[1] == "%" else 1) < _MIN_OPACITY:
+        return True
+    size = _css_number(declared.get("font-size", ""))
+    if size is not None:
+        amount, unit = size
+        if amount <= 0 or (unit in _PX_PER_UNIT and amount * _PX_PER_UNIT[unit] < 1):
+            return True
+    return False
+
+
+def hidden_by_attributes(attrs: Mapping[str, Any]) -> bool:
+    """``hidden``, ``aria-hidden="true"`` or a hiding inline style (attribute names in lower case)."""
+    if "hidden" in attrs or str(attrs.get("aria-hidden") or "").strip().lower() == "true":
+        return True
+    return hidden_by_style(str(attrs.get("style") or ""))
+
+
+def _is_hidden(tag: Tag) -> bool:
+    return hidden_by_attributes({str(k).lower(): v for k, v in tag.attrs.items()})
 
 
 @dataclass

@@ -1,20 +1,27 @@
-"""Markdown with optional YAML front matter, read through markdown-it tokens."""
+"""Markdown with optional YAML front matter, read through markdown-it tokens.
+
+Only what a reader of the rendered document sees is kept: link and image targets are not text, and raw
+HTML is followed the way a browser would follow it, so that comments, scripts and elements hidden by
+``hidden``, ``aria-hidden`` or an inline style drop out together with the Markdown nested inside them.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
+from html.parser import HTMLParser
 from typing import Any
 
 import frontmatter
 import yaml
-from bs4 import BeautifulSoup
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from kreiswissen.ingest.model import ParsedDocument
 
 from .cleanup import BlockCollector, clean_text, table_row_text
+from .html import INVISIBLE_ELEMENTS, hidden_by_attributes
 from .plaintext import UndecodableText, decode_text
 from .source import Source
 
@@ -36,15 +43,115 @@ def json_safe(value: Any) -> Any:
     return str(value)
 
 
-def inline_text(token: Token) -> str:
+_VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source", "track", "wbr"}
+)
+# A start tag of one of these ends an open <p> (HTML's implied end tags, the cases that matter here).
+_CLOSES_P = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "details", "dialog", "div", "dl", "fieldset",
+        "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hgroup",
+        "hr", "main", "menu", "nav", "ol", "p", "pre", "section", "table", "ul",
+    }
+)  # fmt: skip
+_SIBLINGS_CLOSE = frozenset({"li", "dt", "dd", "tr", "td", "th", "option"})
+_BREAKS = _CLOSES_P | _SIBLINGS_CLOSE | {"br", "tbody", "thead", "tfoot", "caption"}
+
+
+class _RawHtml(HTMLParser):
+    """The open elements of the rendered document, fed with its raw HTML and the tags of its Markdown.
+
+    A hidden element may open in one HTML block and close in another, with Markdown paragraphs between
+    them that a browser hides too; so one parser follows the whole document. Text of the raw HTML itself
+    that is visible collects in ``text``; Markdown text asks :attr:`hidden` whether to count.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[tuple[str, bool]] = []
+        # Names of the open elements, so that a stray end tag costs no scan of a crafted deep stack.
+        self.open_names: Counter[str] = Counter()
+        self.hidden_depth = 0
+        self.text: list[str] = []
+        # Tags fed for Markdown structure move the open elements but add no line breaks of their own.
+        self.synthetic = False
+
+    @property
+    def hidden(self) -> bool:
+        return self.hidden_depth > 0
+
+    def take(self) -> str:
+        text, self.text = "".join(self.text), []
+        return text
+
+    def _pop(self) -> None:
+        name, hidden = self.open.pop()
+        self.open_names[name] -= 1
+        self.hidden_depth -= hidden
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._break(tag)
+        if tag in _VOID:
+            return
+        if self.open and (
+            (tag in _CLOSES_P and self.open[-1][0] == "p") or (tag in _SIBLINGS_CLOSE and self.open[-1][0] == tag)
+        ):
+            self._pop()
+        hidden = tag in INVISIBLE_ELEMENTS or hidden_by_attributes(dict(attrs))
+        self.open.append((tag, hidden))
+        self.open_names[tag] += 1
+        self.hidden_depth += hidden
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        # HTML ignores the slash of "<div hidden/>": the element stays open.
+        self.handle_starttag(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "br":
+            self.handle_starttag(tag, [])
+            return
+        if self.open_names[tag] > 0:
+            while self.open[-1][0] != tag:
+                self._pop()
+            self._pop()
+        self._break(tag)
+
+    def _break(self, tag: str) -> None:
+        if tag in _BREAKS and not self.hidden and not self.synthetic:
+            self.text.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.text.append(data)
+
+    def markdown_tag(self, token: Token) -> None:
+        """The tag a Markdown token renders to, so that it can end a raw element as a browser would."""
+        if token.hidden or not token.tag or token.nesting == 0:
+            return
+        self.synthetic = True
+        try:
+            self.feed(f"<{token.tag}>" if token.nesting > 0 else f"</{token.tag}>")
+        finally:
+            self.synthetic = False
+
+
+def inline_text(token: Token, html: _RawHtml) -> str:
+    """Visible text of an inline token: link text and image descriptions, never their targets."""
     parts: list[str] = []
     for child in token.children or []:
+        if child.type in ("html_inline", "html_block"):
+            html.feed(child.content)
+            parts.append(html.take())
+            continue
+        html.markdown_tag(child)
+        if html.hidden:
+            continue
         if child.type in ("text", "code_inline"):
             parts.append(child.content)
         elif child.type in ("softbreak", "hardbreak"):
             parts.append("\n")
         elif child.type == "image":
-            parts.append(inline_text(child))
+            parts.append(inline_text(child, html))
     return "".join(parts)
 
 
@@ -56,6 +163,7 @@ class _Builder:
         # The first entry is the item's number for ordered lists ("2."), else "".
         self.items: list[list[str]] = []
         self.row: list[str] | None = None
+        self.html = _RawHtml()
 
     def flush_item(self) -> None:
         if self.items and len(self.items[-1]) > 1:
@@ -68,9 +176,10 @@ class _Builder:
         while i < len(tokens):
             token = tokens[i]
             kind = token.type
+            self.html.markdown_tag(token)
             if kind == "heading_open":
                 self.flush_item()
-                self.out.heading(inline_text(tokens[i + 1]), int(token.tag[1]))
+                self.out.heading(inline_text(tokens[i + 1], self.html), int(token.tag[1]))
                 i += 2
             elif kind in ("bullet_list_open", "ordered_list_open"):
                 self.flush_item()
@@ -89,23 +198,25 @@ class _Builder:
                 self.out.add("table_row", table_row_text(self.row or []))
                 self.row = None
             elif kind == "inline":
-                text = inline_text(token)
+                text = inline_text(token, self.html)
                 if self.row is not None:
                     self.row.append(text)
-                elif self.items:
-                    self.items[-1].append(text)
                 else:
-                    self.out.add("paragraph", text)
+                    self._text(text)
             elif kind in ("fence", "code_block"):
-                self._text(token.content)
+                if not self.html.hidden:
+                    self._text(token.content)
             elif kind == "html_block":
-                self._text(BeautifulSoup(token.content, "lxml").get_text(" "))
+                self.html.feed(token.content)
+                self._text(self.html.take())
             i += 1
         return self.out
 
     def _text(self, text: str) -> None:
         if self.items:
-            self.items[-1].append(text)
+            # Text hidden away must not leave the item's bare number behind.
+            if text.strip():
+                self.items[-1].append(text)
         else:
             self.out.add("paragraph", text)
 

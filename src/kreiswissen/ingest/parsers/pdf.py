@@ -1,4 +1,15 @@
-"""PDF: the text layer through PDFium, with layout-based paragraphs and headings; OCR for scanned pages."""
+"""PDF: the text layer through PDFium, with layout-based paragraphs and headings; OCR for scanned pages.
+
+Only text a reader sees is kept. Characters are dropped when PDFium reports them painted invisibly (text
+render mode 3 "invisible" or 7 "clip only"), fully transparent, smaller than one point after the text and
+page transformations, entirely outside the page's crop box, or white where nothing non-white lies behind
+them (a filled non-white path, an image or a form XObject that paints either). A page whose text layer is
+mostly invisible (a scan with an OCR layer, or text drawn as outlines with a search layer) is read by OCR.
+
+What is not detected, because PDFium exposes no per-object state for it: text in optional-content groups
+(layers) switched off, text clipped away by a clipping path, and text covered by an opaque shape drawn on
+top of it. Light grey on white, or dark on dark, is judged visible.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +36,17 @@ from .source import Source
 MAX_RENDER_PIXELS = 60_000_000
 # Fewer visible characters than this on a page with images: a scan with a stamp or page number on top.
 _SCANNED_MAX_CHARS = 10
+# More invisible than this many times the visible characters: the page's real text layer is the invisible one.
+_INVISIBLE_SHARE = 2
+_INVISIBLE_MODES = frozenset({pdfium_c.FPDF_TEXTRENDERMODE_INVISIBLE, pdfium_c.FPDF_TEXTRENDERMODE_CLIP})
+_STROKE_MODES = frozenset({pdfium_c.FPDF_TEXTRENDERMODE_STROKE, pdfium_c.FPDF_TEXTRENDERMODE_STROKE_CLIP})
+_FILL_STROKE_MODES = frozenset(
+    {pdfium_c.FPDF_TEXTRENDERMODE_FILL_STROKE, pdfium_c.FPDF_TEXTRENDERMODE_FILL_STROKE_CLIP}
+)
+# Every channel at least this high reads as white on paper.
+_WHITE_LEVEL = 250
+# Points: text below one point on the page cannot be read.
+_MIN_TEXT_SIZE = 1.0
 _SAMPLE_CHARS = 40
 _BULLET = re.compile(r"^\s*(?:[-•–▪◦*]|\d{1,3}[.)]|[a-z][.)])\s+")
 _ABSATZ = re.compile(r"^\s*\(\d{1,3}[a-z]?\)\s")
@@ -120,8 +142,150 @@ def _is_bold(raw: Any, index: int, buffer: Any) -> bool:
     return "bold" in name or "black" in name or "heavy" in name
 
 
-def _page_lines(textpage: pdfium.PdfTextPage) -> list[_Line] | None:
-    """Lines with geometry, or ``None`` when PDFium's text and character indices do not line up."""
+def _is_white(rgba: tuple[int, int, int, int]) -> bool:
+    return min(rgba[:3]) >= _WHITE_LEVEL
+
+
+def _object_colour(getter: Any, obj: Any) -> tuple[int, int, int, int] | None:
+    channels = [ctypes.c_uint() for _ in range(4)]
+    if not getter(obj, *channels):
+        return None
+    red, green, blue, alpha = (c.value for c in channels)
+    return red, green, blue, alpha
+
+
+_Box = tuple[float, float, float, float]
+
+
+class _Visibility:
+    """Which characters of a page a reader can see; the verdict is cached per text object where it can be."""
+
+    _VISIBLE, _HIDDEN, _INVISIBLE, _WHITE = 0, 1, 2, 3
+
+    def __init__(self, page: pdfium.PdfPage, textpage: pdfium.PdfTextPage) -> None:
+        self.page = page
+        self.raw = textpage.raw
+        # PDFium's effective box: crop box within media box, inherited from the page tree where needed.
+        self.crop: _Box = page.get_bbox()
+        self.verdicts: dict[int, int] = {}
+        self.seen: dict[int, bool] = {}
+        self._backdrops: list[_Box] | None = None
+        self._box = [ctypes.c_double() for _ in range(4)]
+        self._matrix = pdfium_c.FS_MATRIX()
+        # Characters painted in an invisible render mode: the OCR layer of a scan, or hidden text.
+        self.invisible = 0
+
+    def hidden(self, index: int) -> bool:
+        if (known := self.seen.get(index)) is not None:
+            return known
+        obj = pdfium_c.FPDFText_GetTextObject(self.raw, index)
+        if not obj:
+            return False
+        key = ctypes.cast(obj, ctypes.c_void_p).value or 0
+        verdict = self.verdicts.get(key)
+        if verdict is None:
+            verdict = self.verdicts[key] = self._judge(obj, index)
+        self.invisible += verdict == self._INVISIBLE
+        hidden = verdict in (self._HIDDEN, self._INVISIBLE)
+        if not hidden:
+            left, bottom, right, top = self._char_box(index)
+            hidden = right < self.crop[0] or left > self.crop[2] or top < self.crop[1] or bottom > self.crop[3]
+            if not hidden and verdict == self._WHITE:
+                hidden = not self._on_backdrop((left + right) / 2, (bottom + top) / 2)
+        self.seen[index] = hidden
+        return hidden
+
+    def _judge(self, obj: Any, index: int) -> int:
+        mode = pdfium_c.FPDFTextObj_GetTextRenderMode(obj)
+        if mode in _INVISIBLE_MODES:
+            return self._INVISIBLE
+        colours = []
+        if mode not in _STROKE_MODES:
+            colours.append(_object_colour(pdfium_c.FPDFPageObj_GetFillColor, obj))
+        if mode in _STROKE_MODES or mode in _FILL_STROKE_MODES:
+            colours.append(_object_colour(pdfium_c.FPDFPageObj_GetStrokeColor, obj))
+        known = [c for c in colours if c is not None]
+        if known and all(c[3] == 0 for c in known):
+            return self._HIDDEN
+        if self._tiny(index):
+            return self._HIDDEN
+        if known and all(_is_white(c) for c in known):
+            return self._WHITE
+        return self._VISIBLE
+
+    def _tiny(self, index: int) -> bool:
+        """Size after the text and page matrices (a 12-point font scaled by 0.01 is 0.12 points)."""
+        if not pdfium_c.FPDFText_GetMatrix(self.raw, index, self._matrix):
+            return False
+        m = self._matrix
+        scale = math.sqrt(abs(m.a * m.d - m.b * m.c))
+        if pdfium_c.FPDFText_GetFontSize(self.raw, index) * scale >= _MIN_TEXT_SIZE:
+            return False
+        # Type 3 fonts carry their own glyph scale: the glyph's box has the last word.
+        box = pdfium_c.FS_RECTF()
+        if not pdfium_c.FPDFText_GetLooseCharBox(self.raw, index, box):
+            return True
+        return max(box.top - box.bottom, box.right - box.left) < _MIN_TEXT_SIZE
+
+    def _char_box(self, index: int) -> _Box:
+        left, right, bottom, top = self._box
+        pdfium_c.FPDFText_GetCharBox(self.raw, index, left, right, bottom, top)
+        return left.value, bottom.value, right.value, top.value
+
+    def _on_backdrop(self, x: float, y: float) -> bool:
+        if self._backdrops is None:
+            self._backdrops = _backdrops(self.page)
+        return any(left <= x <= right and bottom <= y <= top for left, bottom, right, top in self._backdrops)
+
+
+def _paints(obj: pdfium.PdfObject) -> bool:
+    """An image, or a path filled with a colour other than white: something white text can stand on."""
+    if obj.type in (pdfium_c.FPDF_PAGEOBJ_IMAGE, pdfium_c.FPDF_PAGEOBJ_SHADING):
+        return True
+    if obj.type != pdfium_c.FPDF_PAGEOBJ_PATH:
+        return False
+    fill_mode, stroke = ctypes.c_int(), ctypes.c_int()
+    if not pdfium_c.FPDFPath_GetDrawMode(obj, fill_mode, stroke) or fill_mode.value == pdfium_c.FPDF_FILLMODE_NONE:
+        return False
+    colour = _object_colour(pdfium_c.FPDFPageObj_GetFillColor, obj)
+    return colour is None or (colour[3] > 0 and not _is_white(colour))
+
+
+def _backdrops(page: pdfium.PdfPage) -> list[_Box]:
+    """Page areas with something painted under text; a form XObject counts whole if anything in it paints."""
+    boxes: list[_Box] = []
+    form_box: _Box | None = None
+    for obj in page.get_objects(max_depth=4):
+        if obj.level == 0:
+            form_box = None
+            if obj.type == pdfium_c.FPDF_PAGEOBJ_FORM:
+                form_box = obj.get_bounds()
+            elif _paints(obj):
+                boxes.append(obj.get_bounds())
+        elif form_box is not None and _paints(obj):
+            boxes.append(form_box)
+            form_box = None
+    return boxes
+
+
+def _visible_plain(textpage: pdfium.PdfTextPage, visibility: _Visibility) -> str:
+    """The page's text without hidden characters, for pages whose text and indices do not line up."""
+    units: list[int] = []
+    for index in range(textpage.count_chars()):
+        if visibility.hidden(index):
+            continue
+        code = pdfium_c.FPDFText_GetUnicode(textpage.raw, index)
+        if code > 0xFFFF:
+            code -= 0x10000
+            units.extend((0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF)))
+        elif code:
+            units.append(code)
+    data = b"".join(unit.to_bytes(2, "little") for unit in units)
+    return data.decode("utf-16-le", errors="replace")
+
+
+def _page_lines(textpage: pdfium.PdfTextPage, visibility: _Visibility) -> list[_Line] | None:
+    """Visible lines with geometry, or ``None`` when PDFium's text and character indices do not line up."""
     count = textpage.count_chars()
     if count <= 0:
         return []
@@ -135,10 +299,11 @@ def _page_lines(textpage: pdfium.PdfTextPage) -> list[_Line] | None:
     start = 0
     for match in re.finditer(r"\r\n|\n|\r|$", text):
         end = match.start()
-        content = [i for i in range(start, end) if not text[i].isspace()]
+        content = [i for i in range(start, end) if not text[i].isspace() and not visibility.hidden(i)]
         start = match.end()
         if not content:
             continue
+        shown = set(content)
         step = max(1, len(content) // _SAMPLE_CHARS)
         sample = content[::step]
         sizes = [pdfium_c.FPDFText_GetFontSize(raw, i) for i in sample]
@@ -148,7 +313,9 @@ def _page_lines(textpage: pdfium.PdfTextPage) -> list[_Line] | None:
         right = textpage.get_charbox(content[-1])[2]
         lines.append(
             _Line(
-                text=text[content[0] : content[-1] + 1],
+                text="".join(
+                    text[i] for i in range(content[0], content[-1] + 1) if i in shown or text[i].isspace()
+                ),
                 baseline=y.value,
                 left=left,
                 right=right,
@@ -304,10 +471,19 @@ def _read_page(doc: pdfium.PdfDocument, index: int, src: Source, sizes: Counter[
     content = _PageContent(number=index + 1, height=page.get_height())
     textpage = page.get_textpage()
     try:
-        lines = _page_lines(textpage)
-        plain = textpage.get_text_range() if lines is None else ""
+        visibility = _Visibility(page, textpage)
+        lines = _page_lines(textpage, visibility)
+        plain = ""
+        if lines is None:
+            plain = textpage.get_text_range()
+            if any(visibility.hidden(i) for i in range(textpage.count_chars())):
+                plain = _visible_plain(textpage, visibility)
         visible = sum(len(line.text) for line in lines) if lines is not None else len(plain.strip())
-        if visible < _SCANNED_MAX_CHARS and _has_images(page):
+        # A scan: no text, or a text layer painted invisibly over the image (OCRmyPDF and scanners make
+        # those, and so can an attacker), or over text drawn as outlines: our own OCR reads what the page
+        # shows.
+        scan_like = visible < _SCANNED_MAX_CHARS or visibility.invisible > _INVISIBLE_SHARE * visible
+        if scan_like and (visibility.invisible > 0 or _has_images(page)):
             out = BlockCollector()
             ocr_into(_render_for_ocr(page, src.settings.ocr_dpi), src, out, page=content.number)
             if out.blocks:
