@@ -61,11 +61,12 @@ def main() -> int:
     items = [json.loads(x) for x in QUESTIONS.read_text(encoding="utf-8").splitlines() if x][: args.questions]
 
     server = LlamaServer(n_ctx=4096).start()
-    rt = Runtime.open(Settings(home=ROOT / ".bench" / "samples-e5", database_url=None, llm_base_url=server.base_url,
-                               llm_model=LlamaServer.MODEL, llm_context_tokens=4096,
-                               llm_max_answer_tokens=args.max_tokens))
     operator = Principal.local_operator()
+    rt: Runtime | None = None
     try:
+        rt = Runtime.open(Settings(home=ROOT / ".bench" / "samples-e5", database_url=None,
+                                   llm_base_url=server.base_url, llm_model=LlamaServer.MODEL,
+                                   llm_context_tokens=4096, llm_max_answer_tokens=args.max_tokens))
         report = rt.ingest([ROOT / "samples" / "statutes"], operator)
         if report.failed:
             print("ingest failures:", [f.error for f in report.failed], file=sys.stderr)
@@ -98,7 +99,8 @@ def main() -> int:
         print(f"overhead_p95_ms={p95:.1f} target<=150 {'PASS' if p95 <= 150 else 'FAIL'}")
         print(f"peak_rss_mb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
     finally:
-        rt.close()
+        if rt is not None:
+            rt.close()
         server.stop()
     return 0
 

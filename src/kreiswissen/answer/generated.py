@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -46,6 +47,8 @@ class GroundedAnswerer:
         self.searcher = extractive.searcher
         self.generator = generator
         self.settings = settings
+        # The quoted answer is composed while the model writes, so falling back costs no extra time.
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="extractive-fallback")
 
     def ask(self, question: str, principal: Principal, filters: SearchFilters | None = None,
             on_token: Callable[[str], None] | None = None) -> Answer:
@@ -63,18 +66,19 @@ class GroundedAnswerer:
         sources, neutralised = pack_context(result.hits, question, self.generator.count_tokens,
                                             self.generator.context_tokens, cfg.llm_max_answer_tokens)
         if not sources:
-            return self._fallback(question, result, "Die Quellen passen nicht in das Kontextfenster des "
-                                  "Sprachmodells.", {})
+            return self._fallback(self._pool.submit(self.extractive.from_result, question, result),
+                                  "Die Quellen passen nicht in das Kontextfenster des Sprachmodells.", {})
         messages = [ChatMessage("system", SYSTEM_PROMPT), ChatMessage("user", user_prompt(question, sources))]
         timings: dict[str, float] = {"search": result.timings_ms.get("total", 0.0),
                                      "prepare": (time.perf_counter() - t0) * 1000}
+        quoted = self._pool.submit(self.extractive.from_result, question, result)
         try:
             text = self._generate(messages, timings, on_token)
         except GenerationFailed as exc:
             log.warning("generation failed: %s", exc)
-            return self._fallback(question, result, exc.user_message, timings)
+            return self._fallback(quoted, exc.user_message, timings)
         t1 = time.perf_counter()
-        answer = self._verify(question, result, principal, sources, text, conf, timings)
+        answer = self._verify(question, result, principal, sources, text, conf, timings, quoted)
         if neutralised:
             answer.notices.append(f"{neutralised} mögliche Anweisung(en) an KI-Systeme in den Dokumenten wurde(n) "
                                   "nicht an das Sprachmodell weitergegeben.")
@@ -97,11 +101,11 @@ class GroundedAnswerer:
         return "".join(parts)
 
     def _verify(self, question: str, result: SearchResult, principal: Principal, sources: list[Source], text: str,
-                conf: float, timings: dict[str, float]) -> Answer:
+                conf: float, timings: dict[str, float], quoted: Future[Answer]) -> Answer:
         urls = {s.hit.document.source for s in sources if "://" in s.hit.document.source}
         clean, removed = sanitise(text, urls)
         if not clean:
-            return self._fallback(question, result, "Das Sprachmodell hat eine leere Antwort geliefert.", timings)
+            return self._fallback(quoted, "Das Sprachmodell hat eine leere Antwort geliefert.", timings)
         if is_refusal(clean):
             return Answer(question, False, REFUSAL, [], conf, result, mode="generated", timings_ms=timings)
         with self.searcher.db.transaction(principal) as conn:
@@ -110,12 +114,12 @@ class GroundedAnswerer:
         embedder = self.searcher.embedder
 
         def sentence_vectors(sentences: list[str]) -> np.ndarray:
-            return np.stack([embedder.embed_query(s) for s in sentences])
+            return np.stack([embedder.embed_query(s) for s in sentences])  # the role the thresholds were set for
 
         checked = check_claims(clean, sources, sentence_vectors, source_vectors)
         if not any(c.supported and c.cited for c in checked.claims):
-            return self._fallback(question, result, "Die Antwort des Sprachmodells ließ sich nicht mit den Quellen "
-                                  "belegen.", timings)
+            return self._fallback(quoted, "Die Antwort des Sprachmodells ließ sich nicht mit den Quellen belegen.",
+                                  timings)
         keep = self.settings.llm_unsupported == "mark"
         rendered, order = render(checked.claims, keep_unsupported=keep)
         by_number = {s.number: s for s in sources}
@@ -134,6 +138,7 @@ class GroundedAnswerer:
         return Answer(question, True, rendered, citations, conf, result, mode="generated", unsupported=unsupported,
                       notices=notices, timings_ms=timings)
 
-    def _fallback(self, question: str, result: SearchResult, reason: str, timings: dict[str, float]) -> Answer:
-        answer = self.extractive.from_result(question, result)
+    @staticmethod
+    def _fallback(quoted: Future[Answer], reason: str, timings: dict[str, float]) -> Answer:
+        answer = quoted.result()
         return replace(answer, notices=[f"{reason} {FALLBACK}", *answer.notices], timings_ms=timings)

@@ -40,6 +40,9 @@ PROMPT_MARGIN_TOKENS = 64
 LEXICAL_SUPPORTED = 0.6
 LEXICAL_WITH_EMBEDDING = 0.3
 EMBEDDING_SUPPORTED = 0.82  # e5-small cosine of a sentence (query role) to its passage
+# Embedding checks cost ~20-40 ms per sentence on CPU; beyond this many borderline sentences (a rambling
+# answer) the rest count as unsupported instead of making the check slower than the search.
+MAX_EMBEDDING_CHECKS = 4
 
 _CITATION = re.compile(r"\[(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\]")
 _MD_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|!\[[^\]]*\]\[[^\]]*\]")
@@ -249,6 +252,10 @@ def check_claims(text: str, sources: list[Source], sentence_vectors: Callable[[l
             continue
         claim.supported, claim.reason = False, "nicht durch die zitierten Quellen gedeckt"
     if needs_vector and sentence_vectors is not None and source_vectors is not None:
+        needs_vector.sort(key=lambda c: -c.lexical)
+        for claim in needs_vector[MAX_EMBEDDING_CHECKS:]:
+            claim.supported, claim.reason = False, "nicht hinreichend durch die zitierten Quellen gedeckt"
+        needs_vector = needs_vector[:MAX_EMBEDDING_CHECKS]
         vectors = sentence_vectors([c.text for c in needs_vector])
         for claim, vector in zip(needs_vector, vectors, strict=True):
             sims = [float(source_vectors[n] @ vector) for n in claim.cited if n in source_vectors]
