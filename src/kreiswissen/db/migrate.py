@@ -8,6 +8,8 @@ from importlib import resources
 import psycopg
 from psycopg import sql
 
+from kreiswissen.errors import ConfigurationError
+
 _LOCK_KEY = 0x4B57_4D49  # "KWMI"
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
@@ -34,7 +36,16 @@ def migrate(conn: psycopg.Connection, app_role: str | None, principal_key: bytes
                    name text NOT NULL,
                    applied_at timestamptz NOT NULL DEFAULT now())"""
         )
-        done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+        done = {row[0]: row[1] for row in conn.execute("SELECT version, name FROM schema_migrations")}
+        packaged = {version: name for version, name, _ in available_migrations()}
+        foreign = sorted(f"{v} ({done[v]})" for v in done if v in packaged and done[v] != packaged[v])
+        if foreign:
+            # A database migrated by another build (a branch numbering its migrations differently): applying
+            # ours on top would fail half-way or, worse, succeed on a schema we do not know.
+            raise ConfigurationError(
+                f"schema_migrations holds migrations this version does not know: {', '.join(foreign)}",
+                user_message="Die Datenbank wurde von einer anderen Kreiswissen-Version eingerichtet (Migration "
+                f"{', '.join(foreign)}). Bitte die passende Version verwenden oder die Datenbank neu anlegen.")
         for version, name, text in available_migrations():
             if version in done:
                 continue
