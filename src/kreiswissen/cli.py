@@ -300,6 +300,21 @@ def doctor(as_json: JsonFlag = False) -> None:
 
 @app.command()
 @handle_errors
+def serve(
+    host: Annotated[str, typer.Option(help="Adresse, an der der Server lauscht.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8080,
+    workers: Annotated[int, typer.Option(min=1, help="Anzahl Prozesse (teilen sich die Datenbank).")] = 1,
+) -> None:
+    """Die Web-Schnittstellen starten (REST-API unter /api/v1, OpenAI-kompatibel unter /v1)."""
+    import uvicorn
+
+    err.print(f"Kreiswissen läuft unter http://{host}:{port}/ (API-Dokumentation: /api/docs)")
+    uvicorn.run("kreiswissen.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+                proxy_headers=True, server_header=False)
+
+
+@app.command()
+@handle_errors
 def delete(
     source: Annotated[str, typer.Argument(help="Quelle (Pfad wie beim Einlesen oder URI).")],
     as_group: AsGroup = None,
