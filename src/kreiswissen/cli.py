@@ -235,10 +235,20 @@ def ask(
     """Frage beantworten – mit Quellenangaben; mit Sprachmodell formuliert, sonst wörtliche Zitate."""
     with runtime() as rt:
         principal = principal_for(as_group, as_user, rt)
-        if conversation or new_conversation:
-            answer = rt.ask_in_conversation(question, principal, conversation, extractive=extractive)
-        else:
-            answer = rt.ask(question, principal, extractive=extractive)
+        # A model on a CPU server may take many seconds: show that it is writing (the checked text follows).
+        with err.status("Suche in den freigegebenen Dokumenten …", spinner="dots") as status:
+            written: list[int] = [0]
+
+            def progress(piece: str) -> None:
+                written[0] += len(piece)
+                status.update(f"Das Sprachmodell formuliert die Antwort … ({written[0]} Zeichen)")
+
+            on_token = None if as_json else progress
+            if conversation or new_conversation:
+                answer = rt.ask_in_conversation(question, principal, conversation, extractive=extractive,
+                                                on_token=on_token)
+            else:
+                answer = rt.ask(question, principal, extractive=extractive, on_token=on_token)
     if as_json:
         print_json(answer.to_json())
         return
