@@ -105,7 +105,8 @@ def _segments(text: str) -> list[str]:
 def select_sentences(
     question: str, hits: list[SearchHit], embedder: Embedder | None = None, query_vector: np.ndarray | None = None
 ) -> list[tuple[int, str]]:
-    """(hit index, sentence) of the best-supported sentences, in reading order of the sources.
+    """(hit index, sentence) of the best-supported sentences: the passage with the best sentence first, each
+    passage's sentences in reading order.
 
     Lexical overlap with the question (sentence and its section heading) preselects; when an embedder is at
     hand the best candidates are re-scored by their similarity to the question, which finds the sentence that
@@ -126,7 +127,7 @@ def select_sentences(
             direct = len(q_terms & terms) / max(1, len(q_terms))
             score = overlap + direct + 0.6 * rank_prior
             if wants_amount and _AMOUNT.search(sentence):
-                score += 0.5
+                score += 1.5
             elif wants_amount and _NUMBER.search(sentence):
                 score += 0.2
             scored.append([score, h_idx, s_idx, sentence])
@@ -142,7 +143,9 @@ def select_sentences(
     best = scored[0][0]
     margin = 0.3 * abs(best)
     chosen = [c for c in scored[:MAX_SENTENCES] if c[0] >= best - margin]
-    chosen.sort(key=lambda x: (x[1], x[2]))
+    # The passage holding the best sentence first (the answer leads), sentences of a passage in reading order.
+    best_of = {c[1]: max(o[0] for o in chosen if o[1] == c[1]) for c in chosen}
+    chosen.sort(key=lambda x: (-best_of[x[1]], x[1], x[2]))
     return [(c[1], c[3]) for c in chosen]
 
 
