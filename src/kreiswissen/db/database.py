@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -85,8 +86,10 @@ class Database:
         self.principal_key = derive(installation_key(settings), "principal")
         if migrate_schema:
             self.migrate()
-        # One connection per channel: channel 1 lets a search run its dense query beside the lexical one.
-        self._conns: dict[int, psycopg.Connection] = {}
+        # One connection per thread and channel: a transaction sets its principal with SET LOCAL, so two threads
+        # (web requests) must never share one; channel 1 lets a search run its dense query beside the lexical one.
+        self._conns: dict[tuple[int, int], psycopg.Connection] = {}
+        self._conns_lock = threading.Lock()
 
     def migrate(self) -> list[str]:
         try:
@@ -106,7 +109,9 @@ class Database:
             raise _unavailable(exc, "Verbindung als Eigentümer") from exc
 
     def connection(self, channel: int = 0) -> psycopg.Connection:
-        conn = self._conns.get(channel)
+        """This thread's connection for ``channel``."""
+        key = (threading.get_ident(), channel)
+        conn = self._conns.get(key)
         if conn is None or conn.closed or conn.broken:
             try:
                 conn = self._connect()
@@ -115,8 +120,18 @@ class Database:
             from pgvector.psycopg import register_vector
 
             register_vector(conn)
-            self._conns[channel] = conn
+            with self._conns_lock:
+                self._close_orphans()
+                self._conns[key] = conn
         return conn
+
+    def _close_orphans(self) -> None:
+        """Close the connections of threads that have ended (caller holds the lock)."""
+        alive = {t.ident for t in threading.enumerate()}
+        for key in [k for k in self._conns if k[0] not in alive]:
+            conn = self._conns.pop(key)
+            if not conn.closed:
+                conn.close()
 
     def _connect(self) -> psycopg.Connection:
         try:
@@ -135,7 +150,8 @@ class Database:
             conn.execute("SELECT 1")
         except psycopg.OperationalError:
             conn.close()
-            self._conns.pop(channel, None)
+            with self._conns_lock:
+                self._conns.pop((threading.get_ident(), channel), None)
             conn = self.connection(channel)
         return conn
 
@@ -165,10 +181,11 @@ class Database:
             raise _unavailable(exc, "Abfrage") from exc
 
     def close(self) -> None:
-        for conn in self._conns.values():
-            if not conn.closed:
-                conn.close()
-        self._conns.clear()
+        with self._conns_lock:
+            for conn in self._conns.values():
+                if not conn.closed:
+                    conn.close()
+            self._conns.clear()
 
 
 def _pg_array(items: list[str]) -> str:
