@@ -29,7 +29,7 @@ from kreiswissen.cli_conversations import conversations_app
 from kreiswissen.errors import InputError, KreiswissenError
 from kreiswissen.ingest.pipeline import Status
 from kreiswissen.runtime import Runtime
-from kreiswissen.search.models import SearchFilters
+from kreiswissen.search.models import SearchFilters, section_within_document
 from kreiswissen.security.input_policy import INPUT_NOTICE
 from kreiswissen.security.policy import CLASSIFICATION_LABELS
 from kreiswissen.security.principal import Principal
@@ -95,14 +95,6 @@ def _date(value: str | None, name: str) -> date | None:
     except ValueError:
         raise InputError(f"bad date for {name}: {value}",
                          user_message=f"Ungültiges Datum für {name}: {value!r} (erwartet JJJJ-MM-TT).") from None
-
-
-def _within_document(section: str | None, title: str) -> str:
-    """The section path without the document title it starts with ("§ 5 Steuersatz")."""
-    if not section:
-        return ""
-    prefix = title + " › "
-    return section[len(prefix):] if section.startswith(prefix) else ("" if section == title else section)
 
 
 def print_json(data: Any) -> None:
@@ -194,7 +186,7 @@ def search(
     for hit in result.hits:
         page = f", S. {hit.chunk.page}" if hit.chunk.page else ""
         out.print(f"[bold]{hit.rank}.[/] [cyan]{escape(hit.document.title)}[/]{page}  [dim]{hit.score:.4f}[/]")
-        if where := _within_document(hit.chunk.section, hit.document.title):
+        if where := section_within_document(hit.chunk.section, hit.document.title):
             out.print(f"   [dim]{escape(where)}[/]")
         snippet = " ".join(hit.chunk.text.split())
         out.print(f"   {escape(snippet[:300])}{'…' if len(snippet) > 300 else ''}")
@@ -206,7 +198,7 @@ def _print_citations(citations: list[Any]) -> None:
         out.print("\n[bold]Quellen[/]")
         for c in citations:
             page = f", S. {c.chunk.page}" if c.chunk.page else ""
-            where = _within_document(c.chunk.section, c.document.title)
+            where = section_within_document(c.chunk.section, c.document.title)
             out.print(f" [{c.rank}] {escape(c.document.title)}{' – ' + escape(where) if where else ''}{page}\n"
                       f"     [dim]{escape(c.document.source)}[/]")
 

@@ -7,13 +7,14 @@ the work for a principal and records it in the audit log, so every interface aud
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from kreiswissen.answer.conversations import ConversationStore
 from kreiswissen.answer.extractive import Answer, ExtractiveAnswerer
+from kreiswissen.answer.followup import standalone_question
 from kreiswissen.answer.generated import GroundedAnswerer
 from kreiswissen.answer.summarize import Summarizer, Summary
 from kreiswissen.config import Settings, get_settings
@@ -117,10 +118,6 @@ class Runtime:
                             extractive: bool = False, on_token: Callable[[str], None] | None = None) -> Answer:
         """A question within a conversation (a new one when ``conversation_id`` is None): a follow-up is resolved
         with the history into a standalone question first; the turn is stored for its owner only."""
-        from dataclasses import replace
-
-        from kreiswissen.answer.followup import standalone_question
-
         question = check_question(question)
         if conversation_id is None:
             conversation_id = self.conversations.start(principal, question)

@@ -1,10 +1,5 @@
 """Generated answers end to end: real search under RLS, real PostgreSQL, the real llama.cpp server for the
-protocol and failure paths.
-
-The tiny packaged model cannot follow instructions, so the tests that need particular *words* from a model
-(a supported answer, an invented sentence, an exfiltration link, a refusal) use ``ScriptedGenerator``: an
-implementation of the Generator protocol that returns given text. It stands in for the model's words only;
-prompt building, packing, checking, fallback and storage are the product's own code.
+protocol and failure paths; ``ScriptedGenerator`` (tests/scripted_generator.py) where particular words are needed.
 """
 
 from __future__ import annotations
@@ -15,7 +10,7 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,41 +21,10 @@ from kreiswissen.models.generator import ChatMessage
 from kreiswissen.runtime import Runtime
 from kreiswissen.security.principal import Principal
 from llm_server import LlamaServer, free_port
+from scripted_generator import ScriptedGenerator, source_number
 
 QUESTION = "Wie hoch ist die Hundesteuer für einen zweiten Hund in Bad Boll?"
 ROOT = Path(__file__).resolve().parents[2]
-
-
-class ScriptedGenerator:
-    model_id = "scripted"
-    context_tokens = 4096
-
-    def __init__(self, reply: str | Callable[[list[ChatMessage]], str]) -> None:
-        self.reply = reply
-        self.calls: list[list[ChatMessage]] = []
-        self.last_finish_reason: str | None = None
-
-    def count_tokens(self, text: str) -> int:
-        return len(text) // 3 + 1
-
-    def stream(self, messages: list[ChatMessage], *, max_tokens: int, temperature: float = 0.1) -> Iterator[str]:
-        self.calls.append(messages)
-        text = self.reply(messages) if callable(self.reply) else self.reply
-        for i in range(0, len(text), 7):
-            yield text[i:i + 7]
-        self.last_finish_reason = "stop"
-
-    def health(self) -> dict[str, object]:
-        return {"ok": True, "detail": "scripted"}
-
-
-def source_number(messages: list[ChatMessage], needle: str) -> int:
-    """The number the prompt gave the passage containing ``needle``."""
-    prompt = messages[-1].content
-    for match in re.finditer(r"^\[(\d+)\] .*?\n<<<\n(.*?)\n>>>", prompt, re.S | re.M):
-        if needle in match.group(2):
-            return int(match.group(1))
-    raise AssertionError(f"{needle!r} not in the prompt")
 
 
 def grounded(rt: Runtime, gen: ScriptedGenerator) -> GroundedAnswerer:

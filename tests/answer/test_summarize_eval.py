@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import pytest
-from test_generated import ScriptedGenerator, source_number
 
 from kreiswissen.answer.summarize import Summarizer
 from kreiswissen.errors import InputError, NotFound
@@ -14,6 +13,7 @@ from kreiswissen.evaluation.answers import load_questions, run, summarise
 from kreiswissen.models.generator import ChatMessage
 from kreiswissen.runtime import Runtime
 from kreiswissen.security.principal import Principal
+from scripted_generator import ScriptedGenerator, source_number
 
 QUESTION = "Wie hoch ist die Hundesteuer für einen zweiten Hund in Bad Boll?"
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import re
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import httpx
 import openai
@@ -20,6 +18,7 @@ from kreiswissen.answer.extractive import AI_LABEL
 from kreiswissen.errors import InputError
 from kreiswissen.runtime import Runtime
 from kreiswissen.web import create_app
+from scripted_generator import ScriptedGenerator, source_number
 
 PASSWORD = "Lange Passphrase für die Tests 2026!"
 QUESTION = "Wie hoch ist die Hundesteuer für einen zweiten Hund in Bad Boll?"
@@ -156,41 +155,10 @@ def test_stream_headers(base_url: str, client: openai.OpenAI) -> None:
     assert lines[-1] == "data: [DONE]" and all(line.startswith(("data: ", ":")) for line in lines)
 
 
-class ScriptedGenerator:
-    """The Generator protocol returning given words (the tiny packaged model cannot follow instructions); prompt
-    building, the citation check and the API are the product's own code."""
-
-    model_id = "scripted"
-    context_tokens = 4096
-    last_finish_reason: str | None = None
-
-    def __init__(self, reply: Callable[[list[Any]], str]) -> None:
-        self.reply = reply
-
-    def count_tokens(self, text: str) -> int:
-        return len(text) // 3 + 1
-
-    def stream(self, messages: list[Any], *, max_tokens: int, temperature: float = 0.1) -> Iterator[str]:
-        text = self.reply(messages)
-        for i in range(0, len(text), 7):
-            yield text[i:i + 7]
-        self.last_finish_reason = "stop"
-
-    def health(self) -> dict[str, object]:
-        return {"ok": True, "detail": "scripted"}
-
-
-def _source_number(messages: list[Any], needle: str) -> int:
-    for match in re.finditer(r"^\[(\d+)\] .*?\n<<<\n(.*?)\n>>>", messages[-1].content, re.S | re.M):
-        if needle in match.group(2):
-            return int(match.group(1))
-    raise AssertionError(f"{needle!r} not in the prompt")
-
-
 def test_generated_answers_stream_only_checked_text(corpus_rt: Runtime) -> None:
     generated = Runtime(settings=corpus_rt.settings, db=corpus_rt.db)  # same store, with a language model
     generated.__dict__["generator"] = ScriptedGenerator(
-        lambda m: f"Für den zweiten Hund sind 330,00 € zu zahlen [{_source_number(m, '330,00 €')}]. "
+        lambda m: f"Für den zweiten Hund sind 330,00 € zu zahlen [{source_number(m, '330,00 €')}]. "
                   "Hunde dürfen nachts nicht bellen.")
     with serve(generated) as url:
         client = openai.OpenAI(base_url=f"{url}/v1", api_key=_token(corpus_rt, ["ask"]), max_retries=0, timeout=120)

@@ -39,6 +39,14 @@ class ChunkRef:
     char_end: int = 0
 
 
+def section_within_document(section: str | None, title: str) -> str:
+    """The section path without the document title it starts with ("§ 5 Steuersatz")."""
+    if not section:
+        return ""
+    prefix = title + " › "
+    return section[len(prefix):] if section.startswith(prefix) else ("" if section == title else section)
+
+
 @dataclass
 class SearchHit:
     rank: int

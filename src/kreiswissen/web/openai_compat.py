@@ -30,6 +30,7 @@ from kreiswissen.answer.extractive import AI_LABEL, Answer
 from kreiswissen.answer.followup import standalone_question
 from kreiswissen.errors import InputError, KreiswissenError, NotFound
 from kreiswissen.runtime import Runtime
+from kreiswissen.search.models import section_within_document
 from kreiswissen.security.principal import Principal
 from kreiswissen.web.auth import get_runtime, require
 
@@ -114,20 +115,13 @@ def resolve_followup(rt: Runtime, principal: Principal, question: str, pairs: li
     return standalone_question(question, turns, rt.generator, places=places)
 
 
-def _within_document(section: str | None, title: str) -> str:
-    if not section:
-        return ""
-    prefix = title + " › "
-    return section[len(prefix):] if section.startswith(prefix) else ("" if section == title else section)
-
-
 def content_of(answer: Answer) -> str:
     """The answer text, the German source list and, for generated answers, the AI label."""
     parts = [answer.answer]
     if answer.citations:
         lines = [SOURCES_HEADING]
         for c in answer.citations:
-            where = _within_document(c.chunk.section, c.document.title)
+            where = section_within_document(c.chunk.section, c.document.title)
             page = f", S. {c.chunk.page}" if c.chunk.page else ""
             lines.append(f"[{c.rank}] {c.document.title}{' – ' + where if where else ''}{page} ({c.document.source})")
         parts.append("\n".join(lines))
