@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Kreiswissen needs, only when they are missing:
 # Tesseract OCR with German language data (scanned PDFs and images); for the tests also OpenLDAP's slapd
-# (the LDAP/AD login tests start a real directory server on loopback; no system service is configured).
+# (the LDAP/AD login tests start a real directory server on loopback; no system service is configured), and a
+# compiler for llama-cpp-python.
 set -euo pipefail
 
 need=()
@@ -10,6 +11,9 @@ if ! command -v tesseract >/dev/null 2>&1 || ! tesseract --list-langs 2>/dev/nul
   need+=(tesseract-ocr-deu)
 fi
 [ -x /usr/sbin/slapd ] || need+=(slapd)
+# A C/C++ toolchain: llama-cpp-python (the tests' real LLM server, and in-process GGUF models) builds from source.
+command -v g++ >/dev/null 2>&1 || need+=(g++)
+command -v make >/dev/null 2>&1 || need+=(make)
 # Fonts for rendering test images of scanned documents.
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 
