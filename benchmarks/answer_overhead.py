@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT / "src"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 from kreiswissen.config import Settings  # noqa: E402
+from kreiswissen.evaluation.answers import percentile  # noqa: E402
 from kreiswissen.runtime import Runtime  # noqa: E402
 from kreiswissen.security.principal import Principal  # noqa: E402
 from llm_server import LlamaServer  # noqa: E402
@@ -37,18 +38,14 @@ from llm_server import LlamaServer  # noqa: E402
 QUESTIONS = ROOT / "src" / "kreiswissen" / "evaluation" / "data" / "sample_questions.jsonl"
 
 
-def pct(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    k = (len(ordered) - 1) * p
-    lo = int(k)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+def _p(values: list[float], p: float) -> float:
+    return percentile(values, p) or 0.0
 
 
 def line(name: str, values: list[float]) -> str:
     if not values:
         return f"{name:<28} n=0"
-    return (f"{name:<28} n={len(values):<3} p50={pct(values, 0.5):7.1f} ms  p95={pct(values, 0.95):7.1f} ms  "
+    return (f"{name:<28} n={len(values):<3} p50={_p(values, 0.5):7.1f} ms  p95={_p(values, 0.95):7.1f} ms  "
             f"mean={statistics.fmean(values):7.1f} ms")
 
 
@@ -95,7 +92,7 @@ def main() -> int:
             print(line(f"  {kind}", values))
         for key, values in parts.items():
             print(line(f"  part {key}", values))
-        p95 = pct(everything, 0.95)
+        p95 = _p(everything, 0.95)
         print(f"overhead_p95_ms={p95:.1f} target<=150 {'PASS' if p95 <= 150 else 'FAIL'}")
         print(f"peak_rss_mb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f}")
     finally:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -126,16 +126,18 @@ class Summarizer:
     def summarize(self, source: str, principal: Principal, extractive: bool = False) -> Summary:
         hits = _document_hits(self.db, source, principal)
         doc = hits[0].document
-        base = Summary(doc.source, doc.title, "extractive", *extractive_summary(hits))
+
+        def quoted(notices: list[str]) -> Summary:
+            return Summary(doc.source, doc.title, "extractive", *extractive_summary(hits), notices=notices)
+
         if extractive or self.generator is None:
-            return base
+            return quoted([])
         try:
-            return self._generated(hits, principal) or replace(
-                base, notices=["Die Zusammenfassung des Sprachmodells ließ sich nicht mit dem Dokument belegen. "
-                               "Angezeigt werden die wichtigsten Sätze (ohne Sprachmodell)."])
+            return self._generated(hits, principal) or quoted(
+                ["Die Zusammenfassung des Sprachmodells ließ sich nicht mit dem Dokument belegen. "
+                 "Angezeigt werden die wichtigsten Sätze (ohne Sprachmodell)."])
         except GenerationFailed as exc:
-            return replace(base, notices=[f"{exc.user_message} Angezeigt werden die wichtigsten Sätze "
-                                          "(ohne Sprachmodell)."])
+            return quoted([f"{exc.user_message} Angezeigt werden die wichtigsten Sätze (ohne Sprachmodell)."])
 
     def _generated(self, hits: list[SearchHit], principal: Principal) -> Summary | None:
         assert self.generator is not None

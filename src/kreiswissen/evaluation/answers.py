@@ -134,7 +134,7 @@ def run(ask: Callable[..., Answer], questions: list[Question], principal: Princi
     return outcomes
 
 
-def _percentile(values: list[float], p: float) -> float | None:
+def percentile(values: list[float], p: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
@@ -170,10 +170,10 @@ def summarise(outcomes: list[Outcome]) -> dict[str, Any]:
         "contains_expected": _ratio(sum(1 for o in with_expectation if o.contains_expected), len(with_expectation)),
         "citation_precision": _ratio(sum(o.cited_with_fact for o in answered if o.answerable), cited),
         "unsupported_rate": _ratio(sum(o.unsupported for o in answered), total_sentences),
-        "first_token_ms_p50": _percentile(first, 0.5),
-        "first_token_ms_p95": _percentile(first, 0.95),
-        "total_ms_p50": _percentile(total, 0.5),
-        "total_ms_p95": _percentile(total, 0.95),
+        "first_token_ms_p50": percentile(first, 0.5),
+        "first_token_ms_p95": percentile(first, 0.95),
+        "total_ms_p50": percentile(total, 0.5),
+        "total_ms_p95": percentile(total, 0.95),
     }
 
 

@@ -73,7 +73,6 @@ def complete(generator: Generator, messages: list[ChatMessage], *, max_tokens: i
     t0 = time.perf_counter()
     ttft: float | None = None
     parts: list[str] = []
-    finish: str | None = None
     for piece in generator.stream(messages, max_tokens=max_tokens, temperature=temperature):
         if ttft is None and piece:
             ttft = (time.perf_counter() - t0) * 1000

@@ -79,8 +79,10 @@ class HTTPReranker:
             scores = self.rerank("Hundesteuer", ["Die Hundesteuer beträgt 108 Euro.", "Öffnungszeiten der Bücherei"])
         except BackendUnavailable as exc:
             return {"ok": False, "detail": str(exc)}
-        return {"ok": True, "detail": f"{self._client.base_url} · {self.protocol} · Probe {scores[0]:.2f} > "
-                f"{scores[1]:.2f}" if scores[0] > scores[1] else f"{self._client.base_url} (Probe unplausibel)"}
+        # Reachable is what counts; an implausible order on the probe hints at a wrong model, so it is shown.
+        verdict = "plausibel" if scores[0] > scores[1] else "unplausibel"
+        return {"ok": True, "detail": f"{self._client.base_url} · {self.protocol} · Probe {verdict} "
+                f"({scores[0]:.2f} / {scores[1]:.2f})"}
 
 
 def get_reranker(settings: Settings) -> Reranker | None:
