@@ -6,15 +6,23 @@ KW     := $(VENV)/bin/kreiswissen
 DATASET ?= xquad_de
 DATA_DIR ?= ../shared/data
 
-.PHONY: install demo test lint bench-retrieval bench-latency bench-ingest bench-questions bench-pii bench-answers clean
+.PHONY: install demo test lint bench-retrieval bench-latency bench-ingest bench-questions bench-pii bench-answers bench-load clean
 
-install: $(VENV)/.installed
+# axe-core (npm, exactly as locked) for the browser tests' accessibility checks; Playwright drives Debian's chromium.
+AXE    := tests/e2e/node_modules/axe-core/axe.min.js
+
+install: $(VENV)/.installed $(AXE)
 
 $(VENV)/.installed: pyproject.toml scripts/install-system-deps.sh
 	./scripts/install-system-deps.sh
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Order-only on the venv: the system script installs npm first. npm dates extracted files to 1985, hence the touch.
+$(AXE): tests/e2e/package.json tests/e2e/package-lock.json | $(VENV)/.installed
+	npm ci --prefix tests/e2e --no-audit --no-fund --loglevel=error
 	touch $@
 
 demo: install
@@ -47,8 +55,11 @@ bench-questions: install
 bench-answers: install
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/answer_overhead.py
 
+bench-load: install
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/load.py
+
 bench-pii: install
 	$(PY) benchmarks/pii.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache tests/e2e/node_modules

@@ -86,6 +86,19 @@ def build(rt: Runtime, n_chunks: int, seed: int = 7) -> None:
         admin.execute("VACUUM ANALYZE")
 
 
+def ensure_store(rt: Runtime, n_chunks: int) -> int:
+    """(Re)build the synthetic store unless it holds ``n_chunks`` chunks already; return the chunk count."""
+    with rt.db.transaction(OPERATOR) as conn:
+        have = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]  # type: ignore[index]
+    if have < n_chunks:
+        with rt.db.admin_connection() as admin:
+            admin.execute("TRUNCATE documents, chunks, postings, term_stats CASCADE")
+            admin.execute("UPDATE corpus_stats SET n_chunks = 0, total_terms = 0")
+        build(rt, n_chunks)
+    with rt.db.transaction(OPERATOR) as conn:
+        return int(conn.execute("SELECT count(*) FROM chunks").fetchone()[0])  # type: ignore[index]
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
@@ -98,15 +111,7 @@ def main() -> int:
     args = parser.parse_args()
     rt = Runtime.open(Settings(home=ROOT / ".bench" / f"latency-{args.chunks}", database_url=None))
     try:
-        with rt.db.transaction(OPERATOR) as conn:
-            have = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]  # type: ignore[index]
-        if have < args.chunks:
-            with rt.db.admin_connection() as admin:
-                admin.execute("TRUNCATE documents, chunks, postings, term_stats CASCADE")
-                admin.execute("UPDATE corpus_stats SET n_chunks = 0, total_terms = 0")
-            build(rt, args.chunks)
-        with rt.db.transaction(OPERATOR) as conn:
-            have = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]  # type: ignore[index]
+        have = ensure_store(rt, args.chunks)
         questions = [json.loads(line)["question"] for line in
                      (QUESTIONS).read_text().splitlines() if line]
         rng = random.Random(1)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Kreiswissen needs, only when they are missing:
 # Tesseract OCR with German language data (scanned PDFs and images); for the tests also OpenLDAP's slapd
-# (the LDAP/AD login tests start a real directory server on loopback; no system service is configured), and a
-# compiler for llama-cpp-python.
+# (the LDAP/AD login tests start a real directory server on loopback; no system service is configured), a
+# compiler for llama-cpp-python, Debian's Chromium (the end-to-end browser tests drive it with Playwright; no browser
+# download) and npm (installs axe-core, the accessibility checker those tests run in that browser).
 set -euo pipefail
 
 need=()
@@ -16,6 +17,11 @@ command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
 # Fonts for rendering test images of scanned documents.
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+# The end-to-end tests: a headless browser (driven through the DevTools protocol; chromium-driver is for WebDriver
+# clients) and npm for axe-core (tests/e2e/package-lock.json).
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -317,6 +317,40 @@ def serve(
 
 @app.command()
 @handle_errors
+def worker(
+    name: Annotated[str | None, typer.Option("--name", help="Name dieses Prozesses in der Auftragsliste (Vorgabe: "
+                                             "Rechnername:Prozessnummer).")] = None,
+    once: Annotated[bool, typer.Option("--once", help="Nur die wartenden Aufträge abarbeiten, dann beenden.")] = False,
+) -> None:
+    """Hochgeladene Dateien aus der Warteschlange einlesen, bis Strg+C gedrückt wird.
+
+    Beliebig viele Worker (auch auf anderen Rechnern) können sich eine Datenbank teilen; jeder Auftrag wird
+    genau einmal bearbeitet. Ein abgebrochener Auftrag wird nach Ablauf der Sperrfrist erneut bearbeitet."""
+    import logging
+
+    from kreiswissen.ingest.jobs import Worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    with runtime() as rt:
+        rt.ingestor  # noqa: B018  # load the model and migrate before the first job
+        job_worker = Worker(rt.jobs, name)
+        if once:
+            count = job_worker.drain()
+            out.print(f"Aufträge bearbeitet: {count}")
+            return
+        err.print(f"Worker {escape(job_worker.name)} läuft. Beenden mit Strg+C.")
+        job_worker.start()
+        try:
+            while job_worker.running:
+                job_worker.join(0.5)
+        except KeyboardInterrupt:
+            err.print("Wird beendet, sobald der laufende Auftrag fertig ist (sofort: noch einmal Strg+C) …")
+            job_worker.stop(timeout=3600)
+        err.print(f"Worker beendet ({job_worker.processed} Aufträge bearbeitet).")
+
+
+@app.command()
+@handle_errors
 def delete(
     source: Annotated[str, typer.Argument(help="Quelle (Pfad wie beim Einlesen oder URI).")],
     as_group: AsGroup = None,
@@ -696,9 +730,12 @@ def eval_answers(
     limit: Annotated[int | None, typer.Option("--limit", min=1, help="Nur die ersten N Fragen.")] = None,
     details: Annotated[Path | None, typer.Option("--details", help="Ergebnis je Frage als JSONL hierhin "
                                                  "schreiben.")] = None,
+    record: Annotated[bool, typer.Option("--record", help="Ergebnis als Auswertungslauf speichern (Verlauf im "
+                                         "KI-Manager-Bereich).")] = False,
 ) -> None:
     """Antwortqualität des konfigurierten Sprachmodells messen: beantwortet/abgelehnt, Zitatgenauigkeit,
     erwartete Angaben, unbelegte Sätze, Antwortzeiten."""
+    from kreiswissen.admin.usage import record_eval_run
     from kreiswissen.evaluation.answers import load_questions, outcomes_json, run, summarise
 
     items = load_questions(questions)[:limit]
@@ -713,7 +750,11 @@ def eval_answers(
                       console=err, transient=True, disable=as_json) as progress:
             task = progress.add_task("Fragen", total=len(items))
             outcomes = run(ask_one, items, principal, progress=lambda _o: progress.advance(task))
-    report = {"backend": backend, **summarise(outcomes)}
+        report: dict[str, Any] = {"backend": backend, **summarise(outcomes)}
+        if record:
+            # Recorded by the local operator, whoever the questions were asked as (--as-user/--as-group).
+            mode = "extractive" if backend == "extraktiv" else "generated"
+            report["run"] = record_eval_run(rt.db, principal_for(None), mode, report["questions"], report)
     if details:
         details.write_text("".join(json.dumps(o, ensure_ascii=False) + "\n" for o in outcomes_json(outcomes)),
                            encoding="utf-8")
@@ -736,6 +777,8 @@ def eval_answers(
         value = report.get(key)
         table.add_row(label, "–" if value is None else str(value))
     out.print(table)
+    if record:
+        out.print(f"Als Auswertungslauf Nr. {report['run']} gespeichert.")
 
 
 def main() -> None:  # pragma: no cover

@@ -141,6 +141,19 @@ class Settings(BaseSettings):
     # Conversations are personal data: kept this many days, then deleted.
     conversation_retention_days: int = 90
 
+    # Web application (kreiswissen serve). Sessions end after this much inactivity, and at the latest after
+    # session_max_hours. Secure cookies need HTTPS; switch off only for a test server on plain HTTP.
+    session_idle_minutes: int = 60
+    session_max_hours: int = 10
+    cookie_secure: bool = True
+    # Rate limits (fixed one-minute windows, shared by all app processes through PostgreSQL).
+    login_rate_limit_per_minute: int = 10  # login attempts per client address
+    api_rate_limit_per_minute: int = 300  # requests per user or API token
+    # Maximum size of one upload in the browser (the parser limits max_file_bytes apply as well).
+    upload_max_bytes: int = 100 * 1024 * 1024
+    # Start a job worker (uploads) inside each web process; off when separate `kreiswissen worker` run.
+    web_worker: bool = True
+
 
     @classmethod
     def settings_customise_sources(

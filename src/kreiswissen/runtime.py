@@ -20,6 +20,7 @@ from kreiswissen.answer.summarize import Summarizer, Summary
 from kreiswissen.config import Settings, get_settings
 from kreiswissen.db.database import Database
 from kreiswissen.db.migrate import ensure_vector_index
+from kreiswissen.ingest.jobs import JobQueue
 from kreiswissen.ingest.pipeline import FileResult, Ingestor, IngestReport
 from kreiswissen.models.embedder import Embedder, get_embedder
 from kreiswissen.models.generator import Generator, get_generator
@@ -94,6 +95,11 @@ class Runtime:
     @cached_property
     def dsgvo(self) -> DataSubjectRights:
         return DataSubjectRights(self.db, self.audit)
+
+    @cached_property
+    def jobs(self) -> JobQueue:
+        """The upload queue; its workers ingest through ``ingest`` below, as each job's owner."""
+        return JobQueue(self.db, self.settings, self.ingest, self.identity.principal_for, self.audit)
 
     # -- audited entry points for interfaces --------------------------------------------------------------
     def search(self, query: str, principal: Principal, **options: Any) -> SearchResult:

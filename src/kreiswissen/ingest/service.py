@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -48,3 +49,55 @@ def list_documents(db: Database, principal: Principal) -> list[dict[str, Any]]:
          "date": r[10].isoformat() if r[10] else None, "ingested_at": r[11].isoformat(), "classification": r[12]}
         for r in rows
     ]
+
+
+def get_document(db: Database, principal: Principal, document_id: str) -> dict[str, Any]:
+    """One document the principal may read, with its passages and the list of its versions."""
+    try:
+        uuid.UUID(document_id)
+    except ValueError as exc:
+        raise _not_found() from exc
+    with db.transaction(principal) as conn:
+        row = conn.execute(
+            """SELECT id, title, source, source_key, version, is_current, chunk_count, access_groups, department,
+                      municipality, doc_type, format, doc_date, ingested_at, classification, size_bytes
+               FROM documents WHERE id = %s""", (document_id,)).fetchone()
+        if row is None:
+            raise _not_found()
+        chunks = conn.execute("SELECT id, ord, text, section, page FROM chunks WHERE document_id = %s ORDER BY ord",
+                              (document_id,)).fetchall()
+        versions = conn.execute("SELECT id, version, is_current, ingested_at FROM documents WHERE source_key = %s "
+                                "ORDER BY version DESC", (row[3],)).fetchall()
+    return {
+        "id": str(row[0]), "title": row[1], "source": row[2], "version": row[4], "current": row[5],
+        "chunks": row[6], "access_groups": list(row[7]), "department": row[8], "municipality": row[9],
+        "doc_type": row[10], "format": row[11], "date": row[12].isoformat() if row[12] else None,
+        "ingested_at": row[13].isoformat(), "classification": row[14], "size_bytes": row[15],
+        "passages": [{"id": str(c[0]), "ord": c[1], "text": c[2], "section": c[3], "page": c[4]} for c in chunks],
+        "versions": [{"id": str(v[0]), "version": v[1], "current": v[2], "ingested_at": v[3].isoformat()}
+                     for v in versions],
+    }
+
+
+def original_file(db: Database, principal: Principal, document_id: str) -> Path:
+    """The original file of a readable document, if it is still where it was read from and unchanged."""
+    from kreiswissen.ingest.pipeline import file_hash
+
+    try:
+        uuid.UUID(document_id)
+    except ValueError as exc:
+        raise _not_found() from exc
+    with db.transaction(principal) as conn:
+        row = conn.execute("SELECT source_key, content_hash FROM documents WHERE id = %s",
+                           (document_id,)).fetchone()
+    if row is None:
+        raise _not_found()
+    path = Path(row[0])
+    if not path.is_file() or file_hash(path) != row[1]:
+        raise NotFound(f"original of {document_id} gone or changed", user_message="Die Originaldatei dieser "
+                       "Version ist nicht mehr vorhanden (verschoben, geändert oder eine ältere Version).")
+    return path
+
+
+def _not_found() -> NotFound:
+    return NotFound("no such document", user_message="Dieses Dokument gibt es nicht, oder Sie dürfen es nicht lesen.")

@@ -35,7 +35,8 @@ EVENTS = frozenset({
     "login.success", "login.failure", "login.locked", "search", "ask", "document.upload", "document.change",
     "document.delete", "document.download", "document.access", "user.add", "user.change", "user.disable",
     "user.enable", "group.add", "group.remove", "token.create", "token.revoke", "audit.view", "audit.export",
-    "audit.expire", "dsgvo.export", "dsgvo.erase", "summarize", "conversation.delete", "conversation.expire",
+    "audit.expire", "dsgvo.export", "dsgvo.erase", "summarize", "conversation.delete", "conversation.expire", "logout",
+    "feedback", "job.create", "settings.view", "usage.export",
 })
 
 
@@ -70,6 +71,11 @@ class AuditLog:
     def pseudonym(self, text: str) -> str:
         """A stable keyed digest of a question (whitespace and case normalised): countable, not readable."""
         return self._mac("question", " ".join(text.casefold().split()))[:32]
+
+    def user_pseudonym(self, name: str) -> str:
+        """A stable keyed digest of an account name (feedback, usage figures): the same user is recognised as the
+        same, but cannot be named without the installation key."""
+        return self._mac("user", name.strip().lower())[:32]
 
     # -- writing ---------------------------------------------------------------------------------------
     def record(self, actor: str, event: str, details: dict[str, Any] | None = None,

@@ -139,7 +139,7 @@ class Identity:
 
     def get_user(self, name: str) -> User:
         with self.db.transaction(self._system) as conn:
-            user = self._user_in(conn, name.strip().lower())
+            user = self.user_in(conn, name.strip().lower())
         if user is None:
             raise NotFound(f"user {name}", user_message=f"Den Benutzer '{name}' gibt es nicht.")
         return user
@@ -341,7 +341,7 @@ class Identity:
         conn.execute("UPDATE users SET failed_logins = 0, locked_until = NULL, last_login_at = now() "
                      "WHERE name = %s", (key,))
         self.audit.record(key, "login.success", {"method": "local", "client": client}, conn)
-        return self._user_in(conn, key)
+        return self.user_in(conn, key)
 
     # -- API tokens ----------------------------------------------------------------------------------------
     def create_token(self, actor: str, user: str, scopes: list[str], days: int | None = None,
@@ -426,13 +426,13 @@ class Identity:
                          (name, groups))
 
     def _existing_user(self, conn, name: str) -> User:  # type: ignore[no-untyped-def]
-        user = self._user_in(conn, name)
+        user = self.user_in(conn, name)
         if user is None:  # the row was written in this very transaction
             raise NotFound(f"user {name} vanished", user_message=f"Den Benutzer '{name}' gibt es nicht.")
         return user
 
     @staticmethod
-    def _user_in(conn, name: str) -> User | None:  # type: ignore[no-untyped-def]
+    def user_in(conn, name: str) -> User | None:  # type: ignore[no-untyped-def]
         row = conn.execute(
             "SELECT u.name, u.display_name, u.auth_source, u.roles, u.disabled, u.locked_until, "
             "ARRAY(SELECT group_name FROM user_groups WHERE user_name = u.name ORDER BY 1) "
