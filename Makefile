@@ -5,6 +5,7 @@ PY     := $(VENV)/bin/python
 KW     := $(VENV)/bin/kreiswissen
 DATASET ?= xquad_de
 DATA_DIR ?= ../shared/data
+DEMO_PORT ?= 8080
 
 .PHONY: install demo test lint bench-retrieval bench-latency bench-ingest bench-questions bench-pii bench-answers bench-load clean
 
@@ -28,10 +29,9 @@ $(AXE): tests/e2e/package.json tests/e2e/package-lock.json | $(VENV)/.installed
 demo: install
 	HF_HUB_OFFLINE=1 $(KW) ingest samples/statutes
 	HF_HUB_OFFLINE=1 $(KW) ask "Wie hoch ist die Hundesteuer für einen zweiten Hund in Bad Boll?"
-	HF_HUB_OFFLINE=1 $(KW) ask "Wann muss ich in Aichelberg morgens Schnee räumen?"
-	HF_HUB_OFFLINE=1 $(KW) ask "Wie lange ist die Ruhezeit für Erdbestattungen in Bad Boll?"
-	HF_HUB_OFFLINE=1 $(KW) ask "Was kostet ein neuer Reisepass?"
 	HF_HUB_OFFLINE=1 $(KW) search "Gebühren Kindergarten Eschenbach" --top-k 3
+	@echo "Die Weboberfläche startet; im Browser öffnen: http://127.0.0.1:$(DEMO_PORT)/ (Strg+C beendet)"
+	HF_HUB_OFFLINE=1 KREISWISSEN_COOKIE_SECURE=false $(KW) serve --demo --port $(DEMO_PORT)
 
 test: install
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q

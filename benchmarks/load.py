@@ -9,8 +9,12 @@ data directory (the API rate limit raised out of the way), gives every simulated
 token of its own (groups alternate: bauamt, ordnungsamt, none), warms the server up (two rounds at full
 concurrency, not counted) and measures one user alone (service time without queueing). Then each user
 loops for --duration seconds: with probability --ask-share an extractive `POST /api/v1/ask`, else
-`GET /api/v1/search?top_k=10` (a question or a short keyword query), then a random think time of 0 to
---think-ms milliseconds. Latency is measured from sending the request to receiving the whole response, by
+`GET /api/v1/search?top_k=10` (a question or a short keyword query; half of all queries are made unique
+with a number so repeated questions, which the server's query-vector cache answers faster, are only half
+the traffic), then a random think time between --think-min-ms and --think-ms milliseconds (default 1–5 s,
+the time a clerk takes to read an answer or a hit list; Locust's customary `between(1, 5)`; with
+`--think-min-ms 0 --think-ms 200` the users hammer the server and the run measures its capacity).
+Latency is measured from sending the request to receiving the whole response, by
 the client, which runs on the same machine (its CPU use competes with the server's). Errors: any non-2xx
 status, timeout (--timeout) or connection error.
 
@@ -45,7 +49,7 @@ import httpx
 from latency import QUESTIONS, ROOT, ensure_store, percentile
 
 from kreiswissen.config import Settings
-from kreiswissen.db.embedded import stop_embedded
+from kreiswissen.db.embedded import embedded_pid, stop_embedded
 from kreiswissen.errors import InputError
 from kreiswissen.runtime import Runtime
 
@@ -104,10 +108,11 @@ def start_server(home: Path, port: int, workers: int, extra: list[str]) -> subpr
                 # Measure latency, not the limiter (a setting that does not exist is ignored).
                 "KREISWISSEN_API_RATE_LIMIT_PER_MINUTE": "1000000"})
     env.update(item.split("=", 1) for item in extra)
-    log = (home / "server.log").open("wb")
     kw = Path(sys.executable).parent / "kreiswissen"
-    return subprocess.Popen([str(kw), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)],
-                            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    with (home / "server.log").open("wb") as log:  # the server keeps its own handle
+        return subprocess.Popen([str(kw), "serve", "--host", "127.0.0.1", "--port", str(port),
+                                 "--workers", str(workers)],
+                                env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
@@ -150,10 +155,35 @@ async def one(client: httpx.AsyncClient, token: str, kind: str, text: str, timeo
     return Sample(kind, (time.perf_counter() - started) * 1000, error)
 
 
+def cpu_seconds(server_pgid: int, postmaster: int | None) -> tuple[float, float]:
+    """CPU time (user + system) so far of the server's processes and of the PostgreSQL ones (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    server = database = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        pid, ppid, pgrp = int(stat.parent.name), int(fields[1]), int(fields[2])
+        used = (int(fields[11]) + int(fields[12])) / tick
+        if pgrp == server_pgid:
+            server += used
+        elif postmaster is not None and postmaster in (pid, ppid):
+            database += used
+    return server, database
+
+
+FRESH_SHARE = 0.5  # queries made unique, so the server's query-vector cache cannot answer them
+
+
 def pick(rng: random.Random, ask_share: float, questions: list[str]) -> tuple[str, str]:
     if rng.random() < ask_share:
-        return "ask", rng.choice(questions)
-    return "search", rng.choice(questions) if rng.random() < 0.5 else rng.choice(KEYWORD_QUERIES)
+        kind, text = "ask", rng.choice(questions)
+    else:
+        kind, text = "search", rng.choice(questions) if rng.random() < 0.5 else rng.choice(KEYWORD_QUERIES)
+    if rng.random() < FRESH_SHARE:  # half the traffic is new wording (a number the index does not know)
+        text = f"{text} ({rng.randrange(10**9)})"
+    return kind, text
 
 
 async def user(client: httpx.AsyncClient, token: str, seed: int, deadline: float, args: argparse.Namespace,
@@ -163,8 +193,9 @@ async def user(client: httpx.AsyncClient, token: str, seed: int, deadline: float
     while time.monotonic() < deadline:
         kind, text = pick(rng, args.ask_share, questions)
         out.append(await one(client, token, kind, text, args.timeout))
-        if args.think_ms > 0:
-            await asyncio.sleep(rng.uniform(0, args.think_ms) / 1000)
+        if args.think_ms > 0:  # (not past the end: the measured time would include idle users)
+            pause = rng.uniform(args.think_min_ms, args.think_ms) / 1000
+            await asyncio.sleep(min(pause, max(0.0, deadline - time.monotonic())))
 
 
 def report(label: str, samples: list[Sample], seconds: float) -> None:
@@ -197,10 +228,20 @@ async def run(args: argparse.Namespace, base_url: str, proc: subprocess.Popen[by
                 print(f"# one user alone: {kind} n={len(ms)} p50_ms={percentile(ms, 50):.1f} "
                       f"max_ms={max(ms):.1f}", flush=True)
         out: list[Sample] = []
+        postmaster = embedded_pid(args.home / "db")
+        cpu_before, client_before = cpu_seconds(proc.pid, postmaster), time.process_time()
         started = time.monotonic()
         await asyncio.gather(*(user(client, tokens[i], 100 + i, started + args.duration, args, questions, out)
                                for i in range(args.users)))
-        return out, time.monotonic() - started
+        seconds = time.monotonic() - started
+        cpu_after, client_after = cpu_seconds(proc.pid, postmaster), time.process_time()
+        if out:
+            per = [(after - before) * 1000 / len(out) for before, after in
+                   zip((*cpu_before, client_before), (*cpu_after, client_after), strict=True)]
+            budget = 1000 * (os.cpu_count() or 1) * seconds / len(out)
+            print(f"# cpu per request: server {per[0]:.1f} ms, postgresql {per[1]:.1f} ms, client {per[2]:.1f} ms "
+                  f"(the machine had {budget:.1f} ms per request); loadavg_1m={os.getloadavg()[0]:.2f}", flush=True)
+        return out, seconds
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -214,13 +255,17 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=120.0, help="seconds of measured load")
     parser.add_argument("--workers", type=int, default=max(2, os.cpu_count() or 2), help="server processes")
     parser.add_argument("--ask-share", type=float, default=0.3, help="share of extractive answers (rest: search)")
-    parser.add_argument("--think-ms", type=float, default=200.0, help="think time: uniform 0..this, per request")
+    parser.add_argument("--think-ms", type=float, default=5000.0, help="think time: at most this, per request")
+    parser.add_argument("--think-min-ms", type=float, default=1000.0, help="think time: at least this")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds before a request counts as failed")
     parser.add_argument("--home", type=Path, default=None, help="data directory (default .bench/load-<chunks>)")
     parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                         help="extra environment variable for the server (repeatable), e.g. KREISWISSEN_THREADS=1")
     args = parser.parse_args()
+    if any("=" not in item for item in args.env):
+        parser.error("--env expects NAME=VALUE")
     home: Path = (args.home or ROOT / ".bench" / f"load-{args.chunks}").resolve()
+    args.home = home
     signal.signal(signal.SIGTERM, _interrupt)
     questions = [json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines() if line]
 
@@ -230,7 +275,8 @@ def main() -> int:
         port = free_port()
         print(f"# load: chunks={have} users={args.users} duration_s={args.duration:.0f} workers={args.workers} "
               f"mix=search {1 - args.ask_share:.0%} / ask (extractive) {args.ask_share:.0%} "
-              f"think_ms=uniform(0,{args.think_ms:.0f}) timeout_s={args.timeout:.0f} cores={os.cpu_count()} "
+              f"think_ms=uniform({args.think_min_ms:.0f},{args.think_ms:.0f}) unique_queries={FRESH_SHARE:.0%} "
+              f"timeout_s={args.timeout:.0f} cores={os.cpu_count()} "
               f"(client on the same machine) loadavg_1m={os.getloadavg()[0]:.2f} home={home}"
               + "".join(f" {item}" for item in args.env), flush=True)
         proc = start_server(home, port, args.workers, args.env)
@@ -250,7 +296,7 @@ def main() -> int:
             stop_server(proc)
         stop_embedded(home / "db")
 
-    print(f"# measured {seconds:.1f} s; loadavg_1m at the end={os.getloadavg()[0]:.2f}")
+    print(f"# measured {seconds:.1f} s (until the last request started in time was answered)")
     for label, kinds in (("search", {"search"}), ("ask", {"ask"}), ("all", {"search", "ask"})):
         report(label, [s for s in samples if s.kind in kinds], seconds)
     reasons = Counter(s.error for s in samples if s.error)

@@ -20,7 +20,11 @@ command -v make >/dev/null 2>&1 || need+=(make)
 # The end-to-end tests: a headless browser (driven through the DevTools protocol; chromium-driver is for WebDriver
 # clients) and npm for axe-core (tests/e2e/package-lock.json).
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# German browser UI strings (file picker, date fields) in the screenshots.
+[ -d /usr/lib/chromium/locales ] && [ -e /usr/lib/chromium/locales/de.pak ] || need+=(chromium-l10n)
 [ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+# Emoji (the 👍/👎 feedback buttons) in the browser tests' screenshots.
+[ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need+=(fonts-noto-color-emoji)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -110,3 +110,27 @@ def test_erase_user_removes_account_memberships_and_tokens(rt: Runtime) -> None:
             rows = su.execute(f"SELECT count(*) FROM {table} t WHERE t::text ILIKE '%%bernd%%'").fetchone()[0]  # type: ignore[index]  # noqa: S608
             assert rows == 0, table
     assert rt.audit.verify().ok
+
+
+def test_web_traces_of_a_user_are_exported_and_erased(rt: Runtime) -> None:
+    """Sessions, upload jobs and feedback (stored under the account's pseudonym) belong to the account."""
+    from kreiswissen.admin.usage import record_feedback
+    from kreiswissen.web.sessions import SessionStore
+
+    rt.identity.add_group("admin", "bauamt")
+    user = rt.identity.add_user("admin", "carla", ["bauamt"], PASSWORD, roles=["leser", "redakteur"])
+    principal = user.principal()
+    SessionStore(rt.db, rt.settings).create(user)
+    rt.jobs.submit(principal, "Satzung_Carla.md", b"# Satzung\n\nText der Satzung.\n", ["bauamt"])
+    record_feedback(rt.db, rt.audit, principal, "Wie hoch ist die Hundesteuer?", "extractive", -1,
+                    "Fehlt der Betrag")
+    data = rt.dsgvo.export_user("dsb", "carla", None, "Auskunftsersuchen 3")
+    assert len(data["web_sessions"]) == 1
+    assert [j["file_name"] for j in data["upload_jobs"]] == ["Satzung_Carla.md"]
+    assert [(f["rating"], f["comment"]) for f in data["feedback"]] == [(-1, "Fehlt der Betrag")]
+    rt.dsgvo.erase_user("dsb", "carla", "Ausscheiden aus dem Dienst")
+    hits = _scan_all_tables(rt, ["carla", "Fehlt der Betrag"])
+    assert set(hits) == {"audit_log:carla"}, hits  # the audit trail keeps who did what (its own retention)
+    with rt.db.admin_connection() as su:
+        assert su.execute("SELECT count(*) FROM feedback").fetchone()[0] == 0  # type: ignore[index]
+        assert su.execute("SELECT count(*) FROM web_sessions").fetchone()[0] == 0  # type: ignore[index]

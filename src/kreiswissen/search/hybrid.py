@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
@@ -31,6 +33,7 @@ from kreiswissen.text.normalize import fold
 
 Mode = Literal["hybrid", "lexical", "dense"]
 MAX_QUERY_CHARS = 2000
+QUERY_VECTOR_CACHE = 1024  # recent query vectors kept per process (1.5 KB each)
 
 MUNICIPALITY_MATCH = 1.6
 MUNICIPALITY_OTHER = 0.5
@@ -105,7 +108,12 @@ class Searcher:
         self.embedder = embedder
         self.settings = settings
         self.reranker = reranker
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dense-search")
+        # Embedding is serialised by the model's lock; the vector queries of concurrent searches overlap.
+        self._pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="dense-search")
+        # Query vectors of recent questions: staff ask the same things (the most frequent questions repeat
+        # many times a day), and embedding is most of a search's CPU time. Keyed by model and exact text.
+        self._query_vectors: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+        self._query_vectors_lock = threading.Lock()
         self._municipality_cache: dict[tuple[bool, frozenset[str]], tuple[float, list[str]]] = {}
 
     def search(
@@ -195,9 +203,24 @@ class Searcher:
     def _embed_and_dense(
         self, query: str, principal: Principal, n: int, filters: SearchFilters | None
     ) -> tuple[np.ndarray, list[tuple[int, float]]]:
-        qvec = self.embedder.embed_query(query)
+        qvec = self._query_vector(query)
         with self.db.transaction(principal, channel=1) as conn:
             return qvec, dense_search(conn, qvec, self.embedder.model_id, n, filters, self.settings.hnsw_ef_search)
+
+    def _query_vector(self, query: str) -> np.ndarray:
+        key = (self.embedder.model_id, query)
+        with self._query_vectors_lock:
+            cached = self._query_vectors.get(key)
+            if cached is not None:
+                self._query_vectors.move_to_end(key)
+                return cached
+        vector = self.embedder.embed_query(query)
+        vector.setflags(write=False)  # shared between requests
+        with self._query_vectors_lock:
+            self._query_vectors[key] = vector
+            while len(self._query_vectors) > QUERY_VECTOR_CACHE:
+                self._query_vectors.popitem(last=False)
+        return vector
 
     def municipalities(self, principal: Principal) -> list[str]:
         """Names of the municipalities whose documents ``principal`` may read."""

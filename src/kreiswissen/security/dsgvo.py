@@ -78,6 +78,23 @@ class DataSubjectRights:
                         "SELECT id, ts, actor, event, details::jsonb FROM audit_log WHERE actor = %s "
                         "OR details::jsonb ->> 'user' = %s ORDER BY id", (key, key))]
                 result["conversations"] = _conversations(conn, key)
+                result["web_sessions"] = [
+                    {"created_at": _iso(r[0]), "last_seen_at": _iso(r[1]), "expires_at": _iso(r[2])}
+                    for r in conn.execute("SELECT created_at, last_seen_at, expires_at FROM web_sessions "
+                                          "WHERE user_name = %s ORDER BY created_at", (key,))]
+                result["upload_jobs"] = [
+                    {"id": str(r[0]), "file_name": r[1], "size_bytes": r[2], "status": r[3], "message": r[4],
+                     "created_at": _iso(r[5]), "finished_at": _iso(r[6])}
+                    for r in conn.execute("SELECT id, file_name, size_bytes, status, message, created_at, "
+                                          "finished_at FROM ingest_jobs WHERE owner = %s ORDER BY created_at",
+                                          (key,))]
+                # Feedback is stored under a keyed pseudonym of the account, not its name.
+                result["feedback"] = [
+                    {"created_at": _iso(r[0]), "department": r[1], "question": r[2], "mode": r[3], "rating": r[4],
+                     "comment": r[5]}
+                    for r in conn.execute("SELECT created_at, department, question, mode, rating, comment "
+                                          "FROM feedback WHERE user_pseudonym = %s ORDER BY created_at",
+                                          (self.audit.user_pseudonym(key),))]
             if person:
                 phrase = " ".join(person.split())
                 result["documents_mentioning"] = [
@@ -124,11 +141,17 @@ class DataSubjectRights:
         reason = _require_reason(reason)
         key = user.strip().lower()
         with self.db.transaction(_SYSTEM) as conn:
-            # Turns go with their conversation (ON DELETE CASCADE).
+            # Turns go with their conversation, sessions, tokens and group memberships with the account
+            # (ON DELETE CASCADE). Upload jobs name their owner; feedback carries the account's pseudonym.
             conversations = conn.execute("DELETE FROM conversations WHERE owner = %s", (key,)).rowcount
-            if conn.execute("DELETE FROM users WHERE name = %s", (key,)).rowcount == 0 and not conversations:
+            jobs = conn.execute("DELETE FROM ingest_jobs WHERE owner = %s", (key,)).rowcount
+            feedback = conn.execute("DELETE FROM feedback WHERE user_pseudonym = %s",
+                                    (self.audit.user_pseudonym(key),)).rowcount
+            if (conn.execute("DELETE FROM users WHERE name = %s", (key,)).rowcount == 0
+                    and not conversations and not jobs and not feedback):
                 raise NotFound(f"user {user}", user_message=f"Den Benutzer '{user}' gibt es nicht.")
             self.audit.record(actor, "dsgvo.erase", {"user": key, "conversations": conversations,
+                                                     "upload_jobs": jobs, "feedback": feedback,
                                                      "reason": reason}, conn)
 
 

@@ -21,6 +21,21 @@ def _nice_max(value: float) -> float:
     return float(value * 1.1)
 
 
+def _legend(names: list[str]) -> tuple[list[str], int]:
+    """Legend entries wrapped into rows that fit the width; (svg parts, extra height)."""
+    parts: list[str] = []
+    x, row = LEFT, 0
+    for j, name in enumerate(names):
+        width = 24 + 7 * len(name)
+        if x + width > WIDTH and x > LEFT:
+            x, row = LEFT, row + 1
+        y = HEIGHT + 8 + row * 18
+        parts.append(f'<rect x="{x}" y="{y}" width="12" height="12" fill="{PALETTE[j % len(PALETTE)]}"/>'
+                     f'<text x="{x + 16}" y="{y + 10}" font-size="12" fill="#1b1b1b">{escape(name)}</text>')
+        x += width + 8
+    return parts, row * 18
+
+
 def stacked_bars(labels: list[str], series: dict[str, list[float]], title: str) -> Markup:
     """Stacked bars, one per label (e.g. days); ``series`` name → values in label order."""
     names = list(series)
@@ -52,11 +67,9 @@ def stacked_bars(labels: list[str], series: dict[str, list[float]], title: str) 
         if i % every == 0:
             parts.append(f'<text x="{x + bar / 2:.1f}" y="{TOP + plot_h + 14}" font-size="10" text-anchor="middle" '
                          f'fill="#333">{escape(label[-5:])}</text>')
-    x = LEFT
-    for j, name in enumerate(names):  # legend
-        parts.append(f'<rect x="{x}" y="{HEIGHT + 8}" width="12" height="12" fill="{PALETTE[j % len(PALETTE)]}"/>'
-                     f'<text x="{x + 16}" y="{HEIGHT + 18}" font-size="12" fill="#1b1b1b">{escape(name)}</text>')
-        x += 24 + 8 * len(name)
+    legend, extra = _legend(names)
+    parts += legend
+    parts[0] = parts[0].replace(f'viewBox="0 0 {WIDTH} {HEIGHT + 24}"', f'viewBox="0 0 {WIDTH} {HEIGHT + 24 + extra}"')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text escaped above
 
@@ -75,9 +88,9 @@ def line_chart(labels: list[str], series: dict[str, list[float | None]], title: 
     every = max(1, len(labels) // 8)
     for i, label in enumerate(labels):
         if i % every == 0:
+            anchor = "start" if i == 0 else "end" if i == len(labels) - 1 else "middle"
             parts.append(f'<text x="{LEFT + i * step:.1f}" y="{TOP + plot_h + 14}" font-size="10" '
-                         f'text-anchor="middle" fill="#333">{escape(label)}</text>')
-    x_legend = LEFT
+                         f'text-anchor="{anchor}" fill="#333">{escape(label)}</text>')
     for j, (name, values) in enumerate(series.items()):
         color = PALETTE[j % len(PALETTE)]
         points = [(LEFT + i * step, TOP + plot_h - plot_h * min(v, top) / top)
@@ -88,8 +101,8 @@ def line_chart(labels: list[str], series: dict[str, list[float | None]], title: 
         for (x, y), v in zip(points, [v for v in values if v is not None], strict=True):
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"><title>{escape(name)}: {v:.3f}'
                          f"</title></circle>")
-        parts.append(f'<rect x="{x_legend}" y="{HEIGHT + 8}" width="12" height="12" fill="{color}"/>'
-                     f'<text x="{x_legend + 16}" y="{HEIGHT + 18}" font-size="12" fill="#1b1b1b">{escape(name)}</text>')
-        x_legend += 24 + 8 * len(name)
+    legend, extra = _legend(list(series))
+    parts += legend
+    parts[0] = parts[0].replace(f'viewBox="0 0 {WIDTH} {HEIGHT + 24}"', f'viewBox="0 0 {WIDTH} {HEIGHT + 24 + extra}"')
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text escaped above

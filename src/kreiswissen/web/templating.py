@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from kreiswissen.answer.extractive import AI_LABEL
+from kreiswissen.search.models import section_within_document
 from kreiswissen.security.input_policy import INPUT_NOTICE
 from kreiswissen.security.policy import CLASSIFICATION_LABELS
 from kreiswissen.web.render import answer_html, highlight, query_words
@@ -17,7 +18,9 @@ from kreiswissen.web.render import answer_html, highlight, query_words
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 TEMPLATES.env.globals.update(answer_html=answer_html, highlight=highlight, query_words=query_words,
                              AI_LABEL=AI_LABEL, INPUT_NOTICE=INPUT_NOTICE,
-                             CLASSIFICATION_LABELS=CLASSIFICATION_LABELS)
+                             CLASSIFICATION_LABELS=CLASSIFICATION_LABELS, section_within=section_within_document,
+                             JOB_STATUS={"queued": "wartet", "running": "wird eingelesen", "done": "fertig",
+                                         "failed": "fehlgeschlagen"})
 
 # (path, label, scope a session needs to see the entry)
 NAVIGATION = [

@@ -41,6 +41,26 @@
       box.textContent = message;
     };
 
+    // A new conversation appears in the history at once (the full entry with its delete button on reload).
+    const addToHistory = (id, question) => {
+      if (conversation.value || document.querySelector('.verlauf a[href$="' + id + '"]')) return;
+      let historyList = document.querySelector(".verlauf");
+      if (!historyList) {
+        historyList = document.createElement("ul");
+        historyList.className = "verlauf";
+        const empty = document.querySelector(".seitenspalte p.klein");
+        if (empty) empty.replaceWith(historyList);
+        else document.querySelector(".seitenspalte").appendChild(historyList);
+      }
+      const item = document.createElement("li");
+      const link = document.createElement("a");
+      link.href = "/fragen?gespraech=" + encodeURIComponent(id);
+      link.textContent = question.length > 120 ? question.slice(0, 119) + "…" : question;
+      link.setAttribute("aria-current", "page");
+      item.appendChild(link);
+      historyList.prepend(item);
+    };
+
     askForm.addEventListener("submit", async (event) => {
       if (!window.fetch || !window.ReadableStream) return;  // old browser: the plain form post
       event.preventDefault();
@@ -93,6 +113,7 @@
               holder.innerHTML = payload.html;  // rendered and escaped by the server's template
               const article = holder.firstElementChild;
               list.appendChild(article);
+              addToHistory(payload.conversation_id, question);
               conversation.value = payload.conversation_id;
               history.replaceState(null, "", "/fragen?gespraech=" + encodeURIComponent(payload.conversation_id));
               textarea.value = "";
@@ -154,6 +175,10 @@
       const tr = document.createElement("tr");
       for (let i = 0; i < 4; i++) tr.appendChild(document.createElement("td"));
       tr.cells[0].textContent = name;
+      const now = new Date();
+      const pad = (n) => String(n).padStart(2, "0");
+      tr.cells[3].textContent = now.getFullYear() + "-" + pad(now.getMonth() + 1) + "-" + pad(now.getDate()) + " "
+        + pad(now.getHours()) + ":" + pad(now.getMinutes());
       table.prepend(tr);
       return tr;
     };
@@ -172,7 +197,15 @@
         const jobs = (await response.json()).jobs;
         for (const tr of pending) {
           const job = jobs.find((j) => j.id === tr.dataset.job);
-          if (job) setRow(tr, job.status, job.message);
+          if (job) {
+            setRow(tr, job.status, job.message);
+            if (job.status === "done" && job.document_id) {
+              const link = document.createElement("a");
+              link.href = "/dokumente/" + job.document_id;
+              link.textContent = job.message;
+              tr.cells[2].replaceChildren(link);
+            }
+          }
         }
       }
       window.setTimeout(poll, 1500);
