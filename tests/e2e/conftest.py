@@ -8,6 +8,7 @@ in the main thread, so a later test calling ``asyncio.run()`` would fail.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
@@ -35,8 +36,10 @@ class _Chromium:
             from playwright.sync_api import sync_playwright
 
             self._playwright = sync_playwright().start()
-            self._browser = self._playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                                             args=CHROMIUM_ARGS)
+            # LANGUAGE: Chromium on Linux picks its UI language from the environment (--lang alone is ignored).
+            self._browser = self._playwright.chromium.launch(
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS,
+                env={**os.environ, "LANGUAGE": "de", "LANG": "de_DE.UTF-8"})
         return self._browser
 
     def stop(self) -> None:
