@@ -167,6 +167,15 @@ class Runtime:
                     "department": department, "classification": classification or "intern"})
         return report
 
+    def change_access(self, document_id: str, principal: Principal, groups: list[str], department: str | None,
+                      classification: str | None) -> dict[str, Any]:
+        from kreiswissen.ingest.service import change_access
+
+        result = change_access(self.db, principal, document_id, groups, department, classification)
+        self.audit.record(principal.name, "document.change", {"document": document_id, **{
+            k: result[k] for k in ("access_groups", "department", "classification", "previous")}})
+        return result
+
     def delete(self, source: str, principal: Principal) -> int:
         from kreiswissen.ingest.service import delete_source
 

@@ -238,3 +238,62 @@ def test_the_api_docs_list_the_rest_routes_and_no_pages(app) -> None:  # type: i
     assert {"/api/v1/documents", "/api/v1/documents/{document_id}", "/api/v1/jobs", "/api/v1/jobs/{job_id}",
             "/api/v1/feedback", "/api/v1/users", "/api/v1/ask", "/api/v1/search"} <= paths
     assert not [p for p in paths if not p.startswith(("/api/", "/v1/"))]
+
+
+def test_editor_changes_groups_and_classification_of_a_document(rt: Runtime, app) -> None:  # type: ignore[no-untyped-def]
+    from kreiswissen.security.principal import Principal
+
+    editor = make_user(rt, ["leser", "redakteur"], ["bauamt", "ordnungsamt"])
+    reader = make_user(rt, ["leser"], ["ordnungsamt"])
+    doc = rt.settings.home / "upload-test" / "Bauhof.md"
+    doc.parent.mkdir(exist_ok=True)
+    doc.write_text(STATUTE, encoding="utf-8")
+    rt.ingest([doc], rt.identity.principal_for(editor), groups=["bauamt"], department="bauamt")
+    doc_id = rt.search("Gebühr Bauhof Stunde", Principal.local_operator()).hits[0].document.id
+    assert not rt.search("Gebühr Bauhof Stunde", rt.identity.principal_for(reader)).hits
+    with browser(app) as client:
+        csrf = login(client, editor, next_url=f"/dokumente/{doc_id}")
+        page = client.get(f"/dokumente/{doc_id}").text
+        assert "Freigabe und Einstufung ändern" in page
+        done = client.post(f"/dokumente/{doc_id}/freigabe", data={
+            "csrf_token": csrf, "groups": ["bauamt", "ordnungsamt"], "department": "bauamt",
+            "classification": "vertraulich"})
+        assert done.status_code == 200 and "Freigabe und Einstufung gespeichert." in done.text
+        hits = rt.search("Gebühr Bauhof Stunde", rt.identity.principal_for(reader)).hits
+        assert hits and hits[0].document.id == doc_id  # the database now lets the Ordnungsamt read it
+        foreign = client.post(f"/dokumente/{doc_id}/freigabe", data={
+            "csrf_token": csrf, "groups": ["personal"], "department": "bauamt", "classification": "intern"})
+        assert foreign.status_code == 403 and "denen Sie selbst angehören" in foreign.text
+        personal = client.post(f"/dokumente/{doc_id}/freigabe", data={
+            "csrf_token": csrf, "groups": ["bauamt"], "department": "bauamt", "classification": "personenbezogen"})
+        assert personal.status_code == 400 and "erneut hochladen" in personal.text
+    with browser(app) as client:
+        login(client, reader)
+        assert "Freigabe und Einstufung ändern" not in client.get(f"/dokumente/{doc_id}").text
+        refused = client.post(f"/dokumente/{doc_id}/freigabe", data={"csrf_token": csrf_of(
+            client.get("/fragen").text), "groups": ["alle"], "classification": "intern"})
+        assert refused.status_code == 403
+    changes = [e["details"] for e in rt.audit.entries(None, None) if e["event"] == "document.change"]
+    assert changes[-1]["access_groups"] == ["bauamt", "ordnungsamt"]
+    assert changes[-1]["previous"]["access_groups"] == ["bauamt"] and changes[-1]["classification"] == "vertraulich"
+
+
+def test_access_change_through_the_api(rt: Runtime, app) -> None:  # type: ignore[no-untyped-def]
+    from kreiswissen.security.principal import Principal
+
+    editor = make_user(rt, ["leser", "redakteur"], ["bauamt"])
+    doc = rt.settings.home / "upload-api" / "Bauhof.md"
+    doc.parent.mkdir(exist_ok=True)
+    doc.write_text(STATUTE, encoding="utf-8")
+    rt.ingest([doc], rt.identity.principal_for(editor), groups=["bauamt"], department="bauamt")
+    doc_id = rt.search("Gebühr Bauhof Stunde", Principal.local_operator()).hits[0].document.id
+    secret, _ = rt.identity.create_token("test", editor, ["documents:write"], days=1)
+    with TestClient(app) as client:
+        response = client.patch(f"/api/v1/documents/{doc_id}", json={"groups": ["alle"], "classification":
+                                                                     "oeffentlich"},
+                                headers={"Authorization": f"Bearer {secret}"})
+        assert response.status_code == 200, response.text
+        assert response.json()["access_groups"] == ["alle"] and response.json()["classification"] == "oeffentlich"
+        bad = client.patch(f"/api/v1/documents/{doc_id}", json={"groups": ["alle"], "classification": "geheim"},
+                           headers={"Authorization": f"Bearer {secret}"})
+        assert bad.status_code == 422

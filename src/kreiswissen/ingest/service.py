@@ -101,3 +101,49 @@ def original_file(db: Database, principal: Principal, document_id: str) -> Path:
 
 def _not_found() -> NotFound:
     return NotFound("no such document", user_message="Dieses Dokument gibt es nicht, oder Sie dürfen es nicht lesen.")
+
+
+def change_access(db: Database, principal: Principal, document_id: str, groups: list[str],
+                  department: str | None, classification: str | None) -> dict[str, Any]:
+    """Change who may read a document (groups), its department and its classification; all versions keep
+    their own settings, the current one changes. Managing rights as for deleting, granting as for uploading.
+
+    Switching to or from ``personenbezogen`` changes the indexed text itself (pseudonymised or not): that
+    needs a new upload, not a change of settings.
+    """
+    import psycopg
+
+    from kreiswissen.errors import InputError, PermissionDenied
+    from kreiswissen.security.policy import normalise_classification, require_upload
+    from kreiswissen.security.principal import EVERYONE, validate_group
+
+    access = sorted({validate_group(g) for g in groups}) or [EVERYONE]
+    department = validate_group(department) if department else None
+    level = normalise_classification(classification)
+    try:
+        uuid.UUID(document_id)
+    except ValueError as exc:
+        raise _not_found() from exc
+    try:
+        with db.transaction(principal) as conn:
+            row = conn.execute("SELECT source_key, access_groups, department, classification, is_current "
+                               "FROM documents WHERE id = %s FOR UPDATE", (document_id,)).fetchone()
+            if row is None:
+                raise _not_found()
+            if not row[4]:
+                raise InputError("not current", user_message="Nur die aktuelle Version eines Dokuments kann "
+                                 "geändert werden.")
+            require_delete(principal, list(row[1]), row[2])
+            require_upload(principal, access, department)
+            if row[3] != level and "personenbezogen" in (row[3], level):
+                raise InputError("classification changes the text", user_message="Die Einstufung "
+                                 "„personenbezogen“ ändert den gespeicherten Text (Pseudonymisierung): bitte das "
+                                 "Dokument mit der neuen Einstufung erneut hochladen.")
+            store.lock_source(conn, row[0])
+            store.set_access(conn, uuid.UUID(document_id), access, department, level)
+    except psycopg.errors.InsufficientPrivilege as exc:
+        # Row-level security: the new groups would hide the document from the one changing it.
+        raise PermissionDenied("rls refused access change", user_message="Sie können ein Dokument nur für "
+                               "Gruppen freigeben, denen Sie selbst angehören.") from exc
+    return {"id": document_id, "access_groups": access, "department": department, "classification": level,
+            "previous": {"access_groups": list(row[1]), "department": row[2], "classification": row[3]}}

@@ -88,6 +88,20 @@ def delete_document(document_id: str, principal: Principal = Depends(require("do
     return {"deleted": doc["source"], "versions": rt.delete(doc["source"], principal)}
 
 
+class AccessRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    groups: list[str] = Field(default_factory=list, max_length=50, description="Gruppen, die lesen dürfen.")
+    department: str | None = Field(None, max_length=100)
+    classification: Literal["oeffentlich", "intern", "vertraulich", "personenbezogen"] = "intern"
+
+
+@router.patch("/documents/{document_id}", summary="Freigabe, Fachdienst und Einstufung eines Dokuments ändern")
+def change_document(document_id: str, body: AccessRequest, principal: Principal = Depends(require("documents:write")),
+                    rt: Runtime = Depends(get_runtime)) -> dict[str, Any]:
+    return rt.change_access(document_id, principal, body.groups, body.department, body.classification)
+
+
 @router.post("/documents", status_code=202, summary="Dateien hochladen (je Datei ein Einleseauftrag)")
 async def upload_documents(files: list[UploadFile], groups: Annotated[list[str] | None, Form()] = None,
                            department: Annotated[str | None, Form()] = None,

@@ -94,11 +94,35 @@ async def upload(request: Request, files: list[UploadFile], groups: Annotated[li
 def document(request: Request, document_id: str, abschnitt: str | None = None, q: str = "",
              principal: Principal = Depends(require("documents:read", page=True)),
              rt: Runtime = Depends(get_runtime)) -> HTMLResponse:
+    return _document_page(request, rt, principal, document_id, abschnitt, q)
+
+
+def _document_page(request: Request, rt: Runtime, principal: Principal, document_id: str,
+                   selected: str | None = None, q: str = "", *, message: str | None = None,
+                   error: str | None = None, status_code: int = 200) -> HTMLResponse:
     doc = get_document(rt.db, principal, document_id)
     rt.audit.record(principal.name, "document.access", {"document": doc["id"], "source": doc["source"]})
     may_delete = principal.has_role("redakteur", "administrator")
-    return render(request, "document.html", {"title": doc["title"], "doc": doc, "selected": abschnitt,
-                                             "words": query_words(q), "may_delete": may_delete})
+    groups = sorted((principal.groups | set(doc["access_groups"])) - {EVERYONE})
+    return render(request, "document.html", {
+        "title": doc["title"], "doc": doc, "selected": selected, "words": query_words(q), "may_delete": may_delete,
+        "groups": groups, "classifications": CLASSIFICATION_LABELS, "message": message, "error": error,
+    }, status_code)
+
+
+@router.post("/dokumente/{document_id}/freigabe")
+def change_access(request: Request, document_id: str, groups: Annotated[list[str] | None, Form()] = None,
+                  department: Annotated[str, Form()] = "", classification: Annotated[str, Form()] = "intern",
+                  principal: Principal = Depends(require("documents:write", page=True)),
+                  rt: Runtime = Depends(get_runtime)) -> HTMLResponse:
+    try:
+        rt.change_access(document_id, principal, [g for g in groups or [] if g], department or None, classification)
+    except KreiswissenError as exc:
+        if exc.http_status == 404:
+            raise
+        return _document_page(request, rt, principal, document_id, error=exc.user_message,
+                              status_code=exc.http_status if exc.http_status < 500 else 503)
+    return _document_page(request, rt, principal, document_id, message="Freigabe und Einstufung gespeichert.")
 
 
 @router.get("/dokumente/{document_id}/original")
