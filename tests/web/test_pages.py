@@ -298,3 +298,27 @@ def test_document_text_is_rendered_escaped(rt: Runtime, tmp_path) -> None:  # ty
                                              "csrf_token": csrf_of(page.text)})
         assert "<script>alert" not in asked.text and "onerror=alert" not in asked.text.replace("onerror=alert(1)&gt;",
                                                                                              "")
+
+
+def test_a_generated_answer_streams_a_draft_then_the_checked_labelled_turn(corpus_rt: Runtime) -> None:
+    from scripted_generator import ScriptedGenerator, source_number
+
+    generated = Runtime(settings=corpus_rt.settings, db=corpus_rt.db)  # same store, with a language model
+    generated.__dict__["generator"] = ScriptedGenerator(
+        lambda m: f"Für den zweiten Hund sind 330,00 € zu zahlen [{source_number(m, '330,00 €')}]. "
+                  "Hunde dürfen nachts nicht bellen. <img src=x onerror=alert(1)>")
+    name = make_user(corpus_rt, ["leser"])
+    with browser(create_app(generated)) as client:
+        csrf = login(client, name)
+        response = client.post("/fragen/stream", json={"question": QUESTION}, headers={"X-CSRF-Token": csrf})
+        blocks = [b for b in response.text.split("\n\n") if b.startswith("event: ")]
+        kinds = [b.split("\n", 1)[0][7:] for b in blocks]
+        assert kinds[0] == "draft" and kinds[-1] == "answer" and set(kinds) == {"draft", "answer"}
+        html = json.loads(blocks[-1].split("data: ", 1)[1])["html"]
+        assert "KI-generiert – bitte prüfen." in html
+        assert "330,00 € zu zahlen" in html and 'href="#quelle-' in html
+        assert "1 Aussage(n) entfernt" in html and "bellen" in html.split("Aussage(n) entfernt", 1)[1]
+        assert "<img" not in html and "onerror" not in html
+        # Without JavaScript the same answer comes as a page.
+        page = client.post("/fragen", data={"question": QUESTION, "csrf_token": csrf})
+        assert "KI-generiert – bitte prüfen." in page.text and "<img src=x" not in page.text

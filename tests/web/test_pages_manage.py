@@ -297,3 +297,32 @@ def test_access_change_through_the_api(rt: Runtime, app) -> None:  # type: ignor
         bad = client.patch(f"/api/v1/documents/{doc_id}", json={"groups": ["alle"], "classification": "geheim"},
                            headers={"Authorization": f"Bearer {secret}"})
         assert bad.status_code == 422
+
+
+def test_a_cited_pdf_passage_links_to_its_page_in_the_original(rt: Runtime, app) -> None:  # type: ignore[no-untyped-def]
+    from fpdf import FPDF
+
+    from kreiswissen.security.principal import Principal
+
+    pdf = FPDF()
+    for text in ("Satzung über die Benutzung des Bauhofs. Allgemeines und Geltungsbereich der Satzung.",
+                 "Die Gebühr für die Benutzung des Bauhofs beträgt 25 Euro je Stunde für jede Maschine."):
+        pdf.add_page()
+        pdf.set_font("Helvetica", size=12)
+        pdf.multi_cell(0, 8, text)
+    path = rt.settings.home / "pdf-test" / "Bauhof.pdf"
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(bytes(pdf.output()))
+    assert not rt.ingest([path], Principal.local_operator()).failed
+    hit = [h for h in rt.search("Gebühr Bauhof Stunde Maschine", Principal.local_operator()).hits
+           if h.chunk.page == 2][0]
+    name = make_user(rt, ["leser"])
+    with browser(app) as client:
+        login(client, name)
+        page = client.get(f"/dokumente/{hit.document.id}?abschnitt={hit.chunk.id}").text
+        link = f"/dokumente/{hit.document.id}/original?ansicht=1#page=2"
+        assert f'href="{link}"' in page and "Seite 2" in page
+        viewer = client.get(link.split("#")[0])
+        assert viewer.status_code == 200 and viewer.headers["content-type"] == "application/pdf"
+        assert viewer.headers["content-disposition"].startswith("inline")
+        assert viewer.content.startswith(b"%PDF")

@@ -126,11 +126,16 @@ def change_access(request: Request, document_id: str, groups: Annotated[list[str
 
 
 @router.get("/dokumente/{document_id}/original")
-def download(document_id: str, principal: Principal = Depends(require("documents:read", page=True)),
+def download(document_id: str, ansicht: int = 0,
+             principal: Principal = Depends(require("documents:read", page=True)),
              rt: Runtime = Depends(get_runtime)) -> FileResponse:
+    """The original file; a PDF with ``ansicht=1`` opens in the browser's viewer (a citation links to its
+    page with ``#page=N``), everything else is downloaded."""
     path = original_file(rt.db, principal, document_id)
     rt.audit.record(principal.name, "document.download", {"document": document_id})
-    return FileResponse(path, filename=path.name, content_disposition_type="attachment")
+    inline = bool(ansicht) and path.suffix.lower() == ".pdf"
+    return FileResponse(path, filename=path.name, media_type="application/pdf" if inline else None,
+                        content_disposition_type="inline" if inline else "attachment")
 
 
 @router.get("/dokumente/{document_id}/loeschen")
