@@ -1,0 +1,1 @@
+"""Minutes assistant: transcripts in, a lawful Niederschrift (and its facts) out."""

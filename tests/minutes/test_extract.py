@@ -1,0 +1,109 @@
+"""Structure extraction: agenda items and vote results from what the chair says, verbatim and traceable."""
+
+from __future__ import annotations
+
+from kreiswissen.minutes.extract import _CALL, called_numbers, extract, is_chair, result_outcome
+from kreiswissen.minutes.model import AgendaHeading, Segment, Transcript
+
+
+def transcript(*lines: tuple[str | None, str], kinds: dict[int, str] | None = None) -> Transcript:
+    segments = [Segment(i, text, speaker, (kinds or {}).get(i, "speech"), line=i + 1)  # type: ignore[arg-type]
+                for i, (speaker, text) in enumerate(lines)]
+    return Transcript("sitzung.txt", "text", segments)
+
+
+KREISTAG = transcript(
+    ("Landrat Dr. Meier", "Ich eröffne die 12. Sitzung des Kreistages und stelle die Beschlussfähigkeit fest."),
+    ("Landrat Dr. Meier", "Ich rufe TOP 3 auf: Haushaltssatzung 2027 des Landkreises."),
+    ("Kreisrätin Schulz (SPD)", "Wir lehnen den Haushalt ab, weil er abgelehnt werden muss. Der Antrag ist gut."),
+    ("Landrat Dr. Meier", "Wer der Haushaltssatzung zustimmt, den bitte ich um das Handzeichen. – Gegenstimmen? – "
+                          "Enthaltungen? – Damit ist die Haushaltssatzung mit 32 Ja-Stimmen, 5 Nein-Stimmen und "
+                          "2 Enthaltungen angenommen."),
+    ("Kreisrat Weber (FDP)", "Ich bitte, im Protokoll festzuhalten, dass ich gegen die Haushaltssatzung gestimmt "
+                             "habe."),
+    ("Landrat Dr. Meier", "Wir kommen zu TOP 4: Neubau der Kreisstraße K 12."),
+    ("Landrat Dr. Meier", "Es wird vorgeschlagen, die Vorlage an den Bauausschuss zu überweisen. Gibt es "
+                          "Widerspruch? – Das ist nicht der Fall. Dann ist so beschlossen."),
+    ("Landrat Dr. Meier", "Ich rufe die Punkte 5 und 6 der Tagesordnung auf."),
+    ("Landrat Dr. Meier", "Wenn der Antrag angenommen wird, muss der Kreis 2 Millionen Euro aufbringen. Wird der "
+                          "Antrag angenommen?"),
+    ("Landrat Dr. Meier", "Der Antrag ist einstimmig abgelehnt."),
+)
+
+
+def test_agenda_items_are_the_chairs_calls_with_numbers_and_titles() -> None:
+    items = extract(KREISTAG).agenda_items
+    assert [(i.number, i.title) for i in items] == [
+        ("3", "Haushaltssatzung 2027 des Landkreises"), ("4", "Neubau der Kreisstraße K 12"), ("5", ""), ("6", "")]
+    assert items[0].source.line == 2 and items[0].source_text.startswith("Ich rufe TOP 3 auf")
+
+
+def test_votes_are_verbatim_with_outcome_counts_and_source() -> None:
+    items = extract(KREISTAG).agenda_items
+    budget = items[0].votes
+    assert len(budget) == 1  # the member's "abgelehnt werden muss" is no result: only the chair states results
+    vote = budget[0]
+    assert vote.outcome == "angenommen" and (vote.yes, vote.no, vote.abstain) == (32, 5, 2)
+    assert vote.text == ("Damit ist die Haushaltssatzung mit 32 Ja-Stimmen, 5 Nein-Stimmen und 2 Enthaltungen "
+                         "angenommen.")
+    assert vote.text in KREISTAG.segments[vote.source.segment].text  # verbatim, and where it was said
+    assert vote.source.line == 4
+    assert vote.recorded_votes == ["Kreisrat Weber (FDP): Ich bitte, im Protokoll festzuhalten, dass ich gegen die "
+                                   "Haushaltssatzung gestimmt habe."]
+    referral = items[1].votes
+    assert [(v.outcome, v.text) for v in referral] == [("überwiesen", "Dann ist so beschlossen.")]
+    # A condition and a question state nothing; the answer after them does.
+    assert [(v.outcome, v.majority) for v in items[3].votes] == [("abgelehnt", "einstimmig")]
+    json = extract(KREISTAG).to_json()
+    assert json["agenda_items"][0]["votes"][0]["counts"] == {"ja": 32, "nein": 5, "enthaltung": 2}
+    assert json["agenda_items"][0]["votes"][0]["source"] == {"segment": 3, "line": 4}
+
+
+def test_results_stated_by_no_chair_are_not_reported_when_chairs_are_known() -> None:
+    spoken = transcript(("Vorsitzende Frau Klein", "Ich rufe Punkt 1 der Tagesordnung auf: Bericht."),
+                        ("Herr Lang", "Der Antrag ist angenommen, das war doch klar."))
+    assert extract(spoken).agenda_items[0].votes == []
+    assert is_chair("Vorsitzende Frau Klein") and is_chair("Vizepräsidentin Petra Pau")
+    assert is_chair("Bürgermeisterin Dr. Roth") and not is_chair("Dr. Roth (SPD)")
+
+
+def test_a_contradicted_consent_is_no_decision() -> None:
+    session = transcript(
+        ("Präsident Dr. Ehlers", "Ich rufe Punkt 3 der Tagesordnung auf: Tabaksteuer."),
+        ("Präsident Dr. Ehlers", "Darf ich annehmen, dass das Haus mit der Überweisung an den Finanzausschuss "
+                                 "einverstanden ist? - Das ist offenbar der Fall."),
+        (None, "(Widerspruch.)"),
+        ("Präsident Dr. Ehlers", "Wer für die Überweisung ist, den bitte ich um das Handzeichen. — Die Gegenprobe! "
+                                 "— Das erste war die Mehrheit. Die Überweisung ist erfolgt."),
+        kinds={2: "comment"})
+    votes = extract(session).agenda_items[0].votes
+    assert [(v.outcome, v.text) for v in votes] == [
+        ("überwiesen", "Das erste war die Mehrheit. Die Überweisung ist erfolgt.")]
+
+
+def test_reports_of_earlier_decisions_and_proposals_are_not_results() -> None:
+    for sentence in ("Punkt 4 der Tagesordnung war ebenfalls abgesetzt worden.",
+                     "Es sei eine Verständigung darüber herbeigeführt worden, dass Punkt 6 abgesetzt werden soll.",
+                     "Es sind also jetzt abgesetzt Punkt 6, Punkt 7 und Punkt 8.",
+                     "Wird der Antrag angenommen?",
+                     "Ich bitte, den Antrag abzulehnen, wenn er nicht angenommen werden kann."):
+        assert result_outcome(sentence) is None, sentence
+    assert result_outcome("Der Antrag ist mit großer Mehrheit abgelehnt.") == "abgelehnt"
+    assert result_outcome("Der Antrag ist also an den Ausschuss verwiesen.") == "überwiesen"
+
+
+def test_joint_calls_name_every_item() -> None:
+    for sentence, numbers in (
+            ("Ich rufe nun auf die Zusatzpunkte 7 bis 9 sowie den Tagesordnungspunkt 30:", ["ZP7", "ZP8", "ZP9", "30"]),
+            ("Ich rufe die Tagesordnungspunkte 3 a und 3 b auf", ["3a", "3b"]),
+            ("Wir kommen zu TOP 12", ["12"])):
+        match = _CALL.search(sentence)
+        assert match is not None and called_numbers(sentence, match) == numbers, sentence
+    assert _CALL.search("Ich rufe die Frage 2 des Herrn Abgeordneten Bohl auf") is None
+
+
+def test_agenda_headings_of_the_source_format_are_used() -> None:
+    session = transcript(("Präsidentin Bas", "Guten Morgen."), ("Präsidentin Bas", "Damit ist der Antrag angenommen."))
+    session.agenda = [AgendaHeading("ZP7", "Innere Sicherheit", segment=1)]
+    structure = extract(session)
+    assert [(i.number, i.title) for i in structure.agenda_items] == [("ZP7", "Innere Sicherheit")]
