@@ -4,6 +4,8 @@
 # (the LDAP/AD login tests start a real directory server on loopback; no system service is configured), a
 # compiler for llama-cpp-python, Debian's Chromium (the end-to-end browser tests drive it with Playwright; no browser
 # download) and npm (installs axe-core, the accessibility checker those tests run in that browser).
+# ffmpeg/ffprobe read and convert recordings (WAV, MP3, M4A, OGG, WebM) for speech-to-text; espeak-ng speaks the
+# German test recordings of the audio tests.
 set -euo pipefail
 
 need=()
@@ -12,11 +14,15 @@ if ! command -v tesseract >/dev/null 2>&1 || ! tesseract --list-langs 2>/dev/nul
   need+=(tesseract-ocr-deu)
 fi
 [ -x /usr/sbin/slapd ] || need+=(slapd)
+command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || need+=(ffmpeg)
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 # A C/C++ toolchain: llama-cpp-python (the tests' real LLM server, and in-process GGUF models) builds from source.
 command -v g++ >/dev/null 2>&1 || need+=(g++)
 command -v make >/dev/null 2>&1 || need+=(make)
 # Fonts for rendering test images of scanned documents.
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+# pdftotext/pdftoppm: the minutes export tests read and render the PDFs.
+command -v pdftotext >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 # The end-to-end tests: a headless browser (driven through the DevTools protocol; chromium-driver is for WebDriver
 # clients) and npm for axe-core (tests/e2e/package-lock.json).
 [ -x /usr/bin/chromium ] || need+=(chromium)

@@ -138,6 +138,15 @@ class Settings(BaseSettings):
     rerank_timeout_s: float = 10.0
     rerank_candidates: int = 30
 
+    # Speech-to-text for recordings (minutes). A base URL: an OpenAI-compatible /v1/audio/transcriptions server
+    # (speaches/faster-whisper-server, vLLM, LocalAI); empty: the packaged Whisper base model on the CPU.
+    speech_base_url: str | None = None
+    speech_model: str | None = None
+    speech_api_key: str | None = None
+    speech_timeout_s: float = 600.0  # per chunk of the recording
+    speech_compute_type: Literal["float32", "int8"] = "float32"  # packaged model: int8 is faster, less exact
+    speech_chunk_s: int = 300  # recordings are transcribed (and resumed) in pieces of this length
+
     # Conversations are personal data: kept this many days, then deleted.
     conversation_retention_days: int = 90
 
