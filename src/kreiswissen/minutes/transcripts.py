@@ -28,11 +28,9 @@ Decisions worth knowing:
 
 from __future__ import annotations
 
-import codecs
 import html
 import io
 import re
-import unicodedata
 import xml.etree.ElementTree as ET
 import zipfile
 from collections.abc import Iterable, Iterator
@@ -40,13 +38,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from charset_normalizer import from_bytes
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import DefusedXMLParser
 from defusedxml.ElementTree import fromstring as defused_fromstring
 
 from kreiswissen.config import Settings, get_settings
 from kreiswissen.errors import FileTooLarge, InputError, UnsupportedFormat
+from kreiswissen.text.encoding import BOMS, UndecodableText, decode_text
 
 from .model import AgendaHeading, Segment, SegmentKind, Transcript
 
@@ -233,82 +231,7 @@ def _binary_kind(data: bytes) -> str | None:
 # Decoding
 
 
-class UndecodableText(ValueError):
-    pass
-
-
-_BOMS: tuple[tuple[bytes, str], ...] = (
-    (codecs.BOM_UTF32_LE, "utf-32-le"),
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-_GERMAN_LETTERS = frozenset("äöüÄÖÜß")
-
-
-def decode_text(data: bytes) -> tuple[str, str]:
-    """Text and the encoding used: BOMs, UTF-8, UTF-16 without BOM, then cp1252 (German Windows files) unless
-    charset-normalizer finds a clearly better reading. :class:`UndecodableText` for binary data."""
-    text: str | None = None
-    encoding = ""
-    for bom, bom_encoding in _BOMS:
-        if data.startswith(bom):
-            try:
-                text, encoding = data[len(bom) :].decode(bom_encoding), bom_encoding
-            except UnicodeDecodeError as exc:
-                raise UndecodableText(f"invalid {bom_encoding} after byte order mark") from exc
-            break
-    if text is None:
-        try:
-            text, encoding = data.decode("utf-8"), "utf-8"
-        except UnicodeDecodeError:
-            text, encoding = _utf16_without_bom(data) or _legacy(data)
-    if _looks_binary(text):
-        raise UndecodableText("binary data (control characters)")
-    return text, encoding
-
-
-def _utf16_without_bom(data: bytes) -> tuple[str, str] | None:
-    sample = data[:4096]
-    if len(sample) < 4 or len(data) % 2:
-        return None
-    half = len(sample) / 2
-    for ratio, encoding in ((sample[1::2].count(0) / half, "utf-16-le"), (sample[0::2].count(0) / half, "utf-16-be")):
-        if ratio > 0.3:
-            try:
-                return data.decode(encoding), encoding
-            except UnicodeDecodeError:
-                return None
-    return None
-
-
-def _legacy(data: bytes) -> tuple[str, str]:
-    if b"\x00" in data:
-        raise UndecodableText("binary data (NUL bytes)")
-    try:
-        text = data.decode("cp1252")
-    except UnicodeDecodeError:
-        text = ""
-    if text:
-        letters = [c for c in text if c.isalpha()]
-        foreign = sum(1 for c in letters if ord(c) > 127 and c not in _GERMAN_LETTERS)
-        # Cyrillic or Greek read as cp1252 is mostly accented Latin letters; German text has few of those.
-        if not letters or foreign / len(letters) < 0.3:
-            return text, "cp1252"
-    best = from_bytes(data).best()
-    if best is not None and best.encoding not in ("utf_16", "utf_16_le", "utf_16_be", "utf_32"):
-        return str(best), best.encoding
-    return data.decode("latin-1"), "latin-1"
-
-
-def _looks_binary(text: str) -> bool:
-    if not text:
-        return False
-    if "\x00" in text:
-        return True
-    bad = sum(1 for c in text if c == "\ufffd" or (unicodedata.category(c) == "Cc" and c not in "\t\n\r\f\v"))
-    return bad / len(text) > 0.02
+# One decoder for every reader of text files (documents and transcripts): text/encoding.py.
 
 
 # --------------------------------------------------------------------------------------------------------------
@@ -947,7 +870,7 @@ def parse_bundestag_xml(data: bytes, *, source: str = "plenarprotokoll.xml") -> 
 
 
 def _xml_source_text(data: bytes) -> str:
-    for bom, encoding in _BOMS:
+    for bom, encoding in BOMS:
         if data.startswith(bom):
             return data[len(bom) :].decode(encoding, "replace")
     declared = re.match(rb"<\?xml[^>]*encoding=[\"']([A-Za-z0-9_.:-]+)", data)

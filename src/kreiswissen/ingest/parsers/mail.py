@@ -10,10 +10,11 @@ from typing import Any
 
 from kreiswissen.errors import InputError
 from kreiswissen.ingest.model import Block, ParsedDocument
+from kreiswissen.text.encoding import UndecodableText, decode_text
 
 from .cleanup import BlockCollector, clean_text
 from .html import html_content
-from .plaintext import UndecodableText, blocks_from_text, decode_text
+from .plaintext import blocks_from_text
 from .source import Source
 
 _ADDRESS_HEADERS = (("from", "From"), ("to", "To"), ("cc", "Cc"), ("reply_to", "Reply-To"))

@@ -19,10 +19,10 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from kreiswissen.ingest.model import ParsedDocument
+from kreiswissen.text.encoding import UndecodableText, decode_text
 
 from .cleanup import BlockCollector, clean_text, table_row_text
 from .html import INVISIBLE_ELEMENTS, hidden_by_attributes
-from .plaintext import UndecodableText, decode_text
 from .source import Source
 
 _MD = MarkdownIt("commonmark").enable(["table", "strikethrough"])
