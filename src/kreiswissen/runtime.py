@@ -22,6 +22,7 @@ from kreiswissen.db.database import Database
 from kreiswissen.db.migrate import ensure_vector_index
 from kreiswissen.ingest.jobs import JobQueue
 from kreiswissen.ingest.pipeline import FileResult, Ingestor, IngestReport
+from kreiswissen.minutes.store import MinutesStore
 from kreiswissen.models.embedder import Embedder, get_embedder
 from kreiswissen.models.generator import Generator, get_generator
 from kreiswissen.models.reranker import Reranker, get_reranker
@@ -83,6 +84,11 @@ class Runtime:
     @cached_property
     def conversations(self) -> ConversationStore:
         return ConversationStore(self.db)
+
+    @cached_property
+    def minutes(self) -> MinutesStore:
+        """Stored Niederschriften; approval ingests through ``ingest`` below, as the approving principal."""
+        return MinutesStore(self.db, self.settings, self.ingest, self.audit)
 
     @cached_property
     def audit(self) -> AuditLog:

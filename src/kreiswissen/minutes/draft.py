@@ -34,7 +34,7 @@ from kreiswissen.minutes.extract import ExtractedItem, Structure, is_chair
 from kreiswissen.minutes.model import Segment, SourceRef, Transcript, Vote
 from kreiswissen.text.sentences import split_sentences
 
-SummaryMode = Literal["extractive", "generated"]
+SummaryMode = Literal["extractive", "generated", "edited"]  # edited: written by the Protokollführung
 MinutesStatus = Literal["entwurf", "bearbeitet", "genehmigt"]
 
 HEADER_FIELDS = ("title", "body", "session", "date", "place", "start_time", "end_time", "chair", "minute_taker")

@@ -36,7 +36,8 @@ EVENTS = frozenset({
     "document.delete", "document.download", "document.access", "user.add", "user.change", "user.disable",
     "user.enable", "group.add", "group.remove", "token.create", "token.revoke", "audit.view", "audit.export",
     "audit.expire", "dsgvo.export", "dsgvo.erase", "summarize", "conversation.delete", "conversation.expire", "logout",
-    "feedback", "job.create", "settings.view", "usage.export",
+    "feedback", "job.create", "settings.view", "usage.export", "minutes.create", "minutes.edit", "minutes.approve",
+    "minutes.export",
 })
 
 
