@@ -7,18 +7,15 @@ because cli.py imports this module.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
+from kreiswissen.cli_support import JsonFlag, acting_principal, handled
 from kreiswissen.runtime import Runtime
 from kreiswissen.security.principal import Principal
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 conversations_app = typer.Typer(
     help="Gespräche mit Rückfragen: je Benutzer gespeichert, nur für ihn lesbar, nach Ablauf der Frist gelöscht.",
@@ -26,7 +23,6 @@ conversations_app = typer.Typer(
 
 AsUser = Annotated[str | None, typer.Option("--as-user", help="Als dieser Benutzer handeln (ohne Angabe: als "
                                             "Betreiber, der alle Gespräche sieht).")]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Ausgabe als JSON.")]
 ConversationId = Annotated[str, typer.Argument(help="ID des Gesprächs (siehe 'conversations list').")]
 
 MODE_LABELS = {"generated": "KI-generiert", "extractive": "Zitate", "refused": "keine Antwort"}
@@ -52,32 +48,14 @@ def expire_conversations(rt: Runtime, retention_days: int | None = None) -> tupl
 
 
 # -- commands ----------------------------------------------------------------------------------------------
-def _handled(func: F) -> F:
-    """``cli.handle_errors``, looked up when the command runs (cli.py imports this module)."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from kreiswissen.cli import handle_errors
-
-        return handle_errors(func)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _principal(rt: Runtime, as_user: str | None) -> Principal:
-    from kreiswissen.cli import principal_for
-
-    return principal_for(None, as_user, rt)
-
-
 @conversations_app.command("list")
-@_handled
+@handled
 def list_command(as_user: AsUser = None, as_json: JsonFlag = False) -> None:
     """Gespräche auflisten, zuletzt fortgesetzte zuerst."""
     from kreiswissen.cli import out, print_json, runtime
 
     with runtime() as rt:
-        conversations = list_conversations(rt, _principal(rt, as_user))
+        conversations = list_conversations(rt, acting_principal(rt, as_user))
     if as_json:
         print_json({"conversations": conversations})
         return
@@ -94,13 +72,13 @@ def list_command(as_user: AsUser = None, as_json: JsonFlag = False) -> None:
 
 
 @conversations_app.command("show")
-@_handled
+@handled
 def show_command(conversation_id: ConversationId, as_user: AsUser = None, as_json: JsonFlag = False) -> None:
     """Ein Gespräch mit allen Fragen, Antworten und Quellen anzeigen."""
     from kreiswissen.cli import out, print_json, runtime
 
     with runtime() as rt:
-        conversation = show_conversation(rt, _principal(rt, as_user), conversation_id)
+        conversation = show_conversation(rt, acting_principal(rt, as_user), conversation_id)
     if as_json:
         print_json(conversation)
         return
@@ -126,18 +104,18 @@ def _citation_label(citation: dict[str, Any]) -> str:
 
 
 @conversations_app.command("delete")
-@_handled
+@handled
 def delete_command(conversation_id: ConversationId, as_user: AsUser = None) -> None:
     """Ein Gespräch mit allen Fragen und Antworten löschen."""
     from kreiswissen.cli import out, runtime
 
     with runtime() as rt:
-        delete_conversation(rt, _principal(rt, as_user), conversation_id)
+        delete_conversation(rt, acting_principal(rt, as_user), conversation_id)
     out.print(f"Gespräch {escape(conversation_id)} gelöscht.")
 
 
 @conversations_app.command("expire")
-@_handled
+@handled
 def expire_command(
     days: Annotated[int | None, typer.Option("--days", min=1, help="Aufbewahrungsfrist in Tagen (Standard: "
                                              "KREISWISSEN_CONVERSATION_RETENTION_DAYS).")] = None,

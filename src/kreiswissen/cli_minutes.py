@@ -6,21 +6,16 @@ from ``kreiswissen.cli`` when a command runs, because cli.py imports this module
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 from rich.markup import escape
 from rich.table import Table
 
+from kreiswissen.cli_support import JsonFlag, acting_principal, handled
 from kreiswissen.errors import InputError
 from kreiswissen.minutes.store import AUDIO_SUFFIXES, STATUS_LABELS
-from kreiswissen.runtime import Runtime
-from kreiswissen.security.principal import Principal
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 minutes_app = typer.Typer(
     help="Niederschriften: Entwurf aus Aufnahme oder Wortprotokoll, Bearbeitung, Genehmigung durch die "
@@ -29,28 +24,11 @@ minutes_app = typer.Typer(
 
 AsUser = Annotated[str | None, typer.Option("--as-user", help="Als dieser Benutzer handeln (ohne Angabe: als "
                                             "Betreiber).")]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Ausgabe als JSON.")]
 MinutesId = Annotated[str, typer.Argument(help="ID der Niederschrift (siehe 'minutes list').")]
 
 
-def _handled(func: F) -> F:
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from kreiswissen.cli import handle_errors
-
-        return handle_errors(func)(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _principal(rt: Runtime, as_user: str | None) -> Principal:
-    from kreiswissen.cli import principal_for
-
-    return principal_for(None, as_user, rt)
-
-
 @minutes_app.command("draft")
-@_handled
+@handled
 def draft_command(
     input_path: Annotated[Path, typer.Argument(metavar="INPUT", help="Aufnahme (WAV, MP3, M4A, OGG, WebM) oder "
                                                "Wortprotokoll (VTT, SRT, Text, DOCX, Bundestag-XML).")],
@@ -67,7 +45,7 @@ def draft_command(
     from kreiswissen.cli import err, out, print_json, runtime
 
     with runtime() as rt:
-        principal = _principal(rt, as_user)
+        principal = acting_principal(rt, as_user)
         if input_path.suffix.lower() in AUDIO_SUFFIXES and not as_json:
             with Progress(TextColumn("Transkription"), BarColumn(), TextColumn("{task.percentage:>3.0f} %"),
                           TimeElapsedColumn(), console=err) as bar:
@@ -87,13 +65,13 @@ def draft_command(
 
 
 @minutes_app.command("list")
-@_handled
+@handled
 def list_command(as_user: AsUser = None, as_json: JsonFlag = False) -> None:
     """Gespeicherte Niederschriften auflisten, zuletzt geänderte zuerst."""
     from kreiswissen.cli import out, print_json, runtime
 
     with runtime() as rt:
-        rows = rt.minutes.list(_principal(rt, as_user))
+        rows = rt.minutes.list(acting_principal(rt, as_user))
     if as_json:
         print_json({"minutes": rows})
         return
@@ -111,13 +89,13 @@ def list_command(as_user: AsUser = None, as_json: JsonFlag = False) -> None:
 
 
 @minutes_app.command("show")
-@_handled
+@handled
 def show_command(minutes_id: MinutesId, as_user: AsUser = None, as_json: JsonFlag = False) -> None:
     """Eine Niederschrift mit TOPs, Abstimmungen und Verlauf anzeigen."""
     from kreiswissen.cli import out, print_json, runtime
 
     with runtime() as rt:
-        record = rt.minutes.get(_principal(rt, as_user), minutes_id)
+        record = rt.minutes.get(acting_principal(rt, as_user), minutes_id)
     if as_json:
         print_json(record)
         return
@@ -135,7 +113,7 @@ def show_command(minutes_id: MinutesId, as_user: AsUser = None, as_json: JsonFla
 
 
 @minutes_app.command("edit")
-@_handled
+@handled
 def edit_command(
     minutes_id: MinutesId,
     set_: Annotated[list[str], typer.Option("--set", help="FELD=WERT, mehrfach: Kopfdaten (place, chair, "
@@ -153,19 +131,19 @@ def edit_command(
             raise InputError(f"bad --set {pair}", user_message=f"„{pair}“: erwartet FELD=WERT.")
         changes[key.strip()] = value
     with runtime() as rt:
-        done = rt.minutes.edit(_principal(rt, as_user), minutes_id, changes)
+        done = rt.minutes.edit(acting_principal(rt, as_user), minutes_id, changes)
     out.print(f"Niederschrift {escape(minutes_id)} bearbeitet: {escape(', '.join(done))}.")
 
 
 @minutes_app.command("approve")
-@_handled
+@handled
 def approve_command(minutes_id: MinutesId, as_user: AsUser = None, as_json: JsonFlag = False) -> None:
     """Genehmigen (Protokollführung) und in den Wissensbestand übernehmen: öffentliche TOPs für alle,
     nichtöffentliche nur für die berechtigten Gruppen."""
     from kreiswissen.cli import out, print_json, runtime
 
     with runtime() as rt:
-        result = rt.minutes.approve(_principal(rt, as_user), minutes_id)
+        result = rt.minutes.approve(acting_principal(rt, as_user), minutes_id)
     if as_json:
         print_json(result)
         return
@@ -175,7 +153,7 @@ def approve_command(minutes_id: MinutesId, as_user: AsUser = None, as_json: Json
 
 
 @minutes_app.command("export")
-@_handled
+@handled
 def export_command(
     minutes_id: MinutesId,
     fmt: Annotated[str, typer.Option("--format", help="docx, odt oder pdf.")],
@@ -190,7 +168,7 @@ def export_command(
 
     path = output or Path(f"niederschrift-{minutes_id}.{fmt.lower()}")
     with runtime() as rt:
-        principal = _principal(rt, as_user)
+        principal = acting_principal(rt, as_user)
         record = rt.minutes.get(principal, minutes_id)
         include = not public_only and rt.minutes.entitled(principal, record)
         written = rt.minutes.export(principal, minutes_id, fmt, path, include_nonpublic=include)

@@ -51,12 +51,24 @@ def list_documents(db: Database, principal: Principal) -> list[dict[str, Any]]:
     ]
 
 
+def document_facets(db: Database, principal: Principal) -> dict[str, list[str]]:
+    """The departments, document types and municipalities among the documents the principal may read (the
+    search filters' choices)."""
+    with db.transaction(principal) as conn:
+        rows = conn.execute(
+            """SELECT ARRAY(SELECT DISTINCT department FROM documents WHERE is_current AND department IS NOT NULL
+                            ORDER BY 1),
+                      ARRAY(SELECT DISTINCT doc_type FROM documents WHERE is_current AND doc_type <> '' ORDER BY 1),
+                      ARRAY(SELECT DISTINCT municipality FROM documents
+                            WHERE is_current AND municipality IS NOT NULL AND municipality <> '' ORDER BY 1)"""
+        ).fetchone()
+    assert rows is not None
+    return {"fachdienst": list(rows[0]), "typ": list(rows[1]), "gemeinde": list(rows[2])}
+
+
 def get_document(db: Database, principal: Principal, document_id: str) -> dict[str, Any]:
     """One document the principal may read, with its passages and the list of its versions."""
-    try:
-        uuid.UUID(document_id)
-    except ValueError as exc:
-        raise _not_found() from exc
+    _check_id(document_id)
     with db.transaction(principal) as conn:
         row = conn.execute(
             """SELECT id, title, source, source_key, version, is_current, chunk_count, access_groups, department,
@@ -83,10 +95,7 @@ def original_file(db: Database, principal: Principal, document_id: str) -> Path:
     """The original file of a readable document, if it is still where it was read from and unchanged."""
     from kreiswissen.ingest.pipeline import file_hash
 
-    try:
-        uuid.UUID(document_id)
-    except ValueError as exc:
-        raise _not_found() from exc
+    _check_id(document_id)
     with db.transaction(principal) as conn:
         row = conn.execute("SELECT source_key, content_hash FROM documents WHERE id = %s",
                            (document_id,)).fetchone()
@@ -97,6 +106,14 @@ def original_file(db: Database, principal: Principal, document_id: str) -> Path:
         raise NotFound(f"original of {document_id} gone or changed", user_message="Die Originaldatei dieser "
                        "Version ist nicht mehr vorhanden (verschoben, geändert oder eine ältere Version).")
     return path
+
+
+def _check_id(document_id: str) -> None:
+    """A malformed id is answered like an unknown one."""
+    try:
+        uuid.UUID(document_id)
+    except ValueError as exc:
+        raise _not_found() from exc
 
 
 def _not_found() -> NotFound:
@@ -120,10 +137,7 @@ def change_access(db: Database, principal: Principal, document_id: str, groups: 
     access = sorted({validate_group(g) for g in groups}) or [EVERYONE]
     department = validate_group(department) if department else None
     level = normalise_classification(classification)
-    try:
-        uuid.UUID(document_id)
-    except ValueError as exc:
-        raise _not_found() from exc
+    _check_id(document_id)
     try:
         with db.transaction(principal) as conn:
             row = conn.execute("SELECT source_key, access_groups, department, classification, is_current "

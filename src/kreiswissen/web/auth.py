@@ -109,7 +109,7 @@ def sessions(runtime: Runtime) -> SessionStore:
 
 def current_session(request: Request, runtime: Runtime) -> Session | None:
     """The request's live session (looked up once per request)."""
-    if "kw_session" not in request.state._state:
+    if not hasattr(request.state, "kw_session"):
         request.state.kw_session = sessions(runtime).get(request.cookies.get(COOKIE))
     session: Session | None = request.state.kw_session
     return session

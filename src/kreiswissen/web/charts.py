@@ -36,6 +36,20 @@ def _legend(names: list[str]) -> tuple[list[str], int]:
     return parts, row * 18
 
 
+def _svg(title: str, top: float, body: list[str], names: list[str]) -> Markup:
+    """The chart: frame with title, y grid from 0 to ``top``, the body, the legend (wrapped into rows)."""
+    legend, extra = _legend(names)
+    plot_h = HEIGHT - BOTTOM - TOP
+    parts = [f'<svg class="diagramm" viewBox="0 0 {WIDTH} {HEIGHT + 24 + extra}" role="img" '
+             f'aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
+    for k in range(5):  # grid and axis labels
+        y = TOP + plot_h - plot_h * k / 4
+        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - 8}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d4d8"/>')
+        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="#333">'
+                     f"{top * k / 4:g}</text>")
+    return Markup("".join(parts + body + legend + ["</svg>"]))  # noqa: S704 - every text escaped here and by callers
+
+
 def stacked_bars(labels: list[str], series: dict[str, list[float]], title: str) -> Markup:
     """Stacked bars, one per label (e.g. days); ``series`` name → values in label order."""
     names = list(series)
@@ -44,13 +58,7 @@ def stacked_bars(labels: list[str], series: dict[str, list[float]], title: str) 
     plot_w, plot_h = WIDTH - LEFT - 8, HEIGHT - BOTTOM - TOP
     slot = plot_w / max(1, len(labels))
     bar = max(2.0, slot * 0.7)
-    parts = [f'<svg class="diagramm" viewBox="0 0 {WIDTH} {HEIGHT + 24}" role="img" aria-label="{escape(title)}" '
-             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
-    for k in range(5):  # grid and axis labels
-        y = TOP + plot_h - plot_h * k / 4
-        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - 8}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d4d8"/>')
-        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="#333">'
-                     f"{top * k / 4:g}</text>")
+    parts: list[str] = []
     every = max(1, len(labels) // 10)
     for i, label in enumerate(labels):
         x = LEFT + i * slot + (slot - bar) / 2
@@ -67,24 +75,14 @@ def stacked_bars(labels: list[str], series: dict[str, list[float]], title: str) 
         if i % every == 0:
             parts.append(f'<text x="{x + bar / 2:.1f}" y="{TOP + plot_h + 14}" font-size="10" text-anchor="middle" '
                          f'fill="#333">{escape(label[-5:])}</text>')
-    legend, extra = _legend(names)
-    parts += legend
-    parts[0] = parts[0].replace(f'viewBox="0 0 {WIDTH} {HEIGHT + 24}"', f'viewBox="0 0 {WIDTH} {HEIGHT + 24 + extra}"')
-    parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text escaped above
+    return _svg(title, top, parts, names)
 
 
 def line_chart(labels: list[str], series: dict[str, list[float | None]], title: str, top: float = 1.0) -> Markup:
     """Lines over labels (e.g. evaluation runs); values between 0 and ``top``; None leaves a gap."""
     plot_w, plot_h = WIDTH - LEFT - 8, HEIGHT - BOTTOM - TOP
     step = plot_w / max(1, len(labels) - 1)
-    parts = [f'<svg class="diagramm" viewBox="0 0 {WIDTH} {HEIGHT + 24}" role="img" aria-label="{escape(title)}" '
-             f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
-    for k in range(5):
-        y = TOP + plot_h - plot_h * k / 4
-        parts.append(f'<line x1="{LEFT}" x2="{WIDTH - 8}" y1="{y:.1f}" y2="{y:.1f}" stroke="#d0d4d8"/>')
-        parts.append(f'<text x="{LEFT - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end" fill="#333">'
-                     f"{top * k / 4:g}</text>")
+    parts: list[str] = []
     every = max(1, len(labels) // 8)
     for i, label in enumerate(labels):
         if i % every == 0:
@@ -101,8 +99,4 @@ def line_chart(labels: list[str], series: dict[str, list[float | None]], title: 
         for (x, y), v in zip(points, [v for v in values if v is not None], strict=True):
             parts.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="{color}"><title>{escape(name)}: {v:.3f}'
                          f"</title></circle>")
-    legend, extra = _legend(list(series))
-    parts += legend
-    parts[0] = parts[0].replace(f'viewBox="0 0 {WIDTH} {HEIGHT + 24}"', f'viewBox="0 0 {WIDTH} {HEIGHT + 24 + extra}"')
-    parts.append("</svg>")
-    return Markup("".join(parts))  # noqa: S704 - every text escaped above
+    return _svg(title, top, parts, list(series))

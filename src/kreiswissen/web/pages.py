@@ -290,9 +290,9 @@ def search_page(request: Request, q: Annotated[str, Query(max_length=2000)] = ""
                 fachdienst: str = "", typ: str = "", gemeinde: str = "", von: str = "", bis: str = "",
                 principal: Principal = Depends(require("search", page=True)),
                 rt: Runtime = Depends(get_runtime)) -> HTMLResponse:
-    from kreiswissen.ingest.service import list_documents
+    from kreiswissen.ingest.service import document_facets
 
-    facets = _facets(list_documents(rt.db, principal))
+    facets = document_facets(rt.db, principal)
     context: dict[str, Any] = {"title": "Suche", "q": q, "facets": facets, "hits": None, "error": None,
                                "filters": {"fachdienst": fachdienst, "typ": typ, "gemeinde": gemeinde, "von": von,
                                            "bis": bis}}
@@ -307,13 +307,6 @@ def search_page(request: Request, q: Annotated[str, Query(max_length=2000)] = ""
             context["error"] = exc.user_message
             return render(request, "search.html", context, exc.http_status if exc.http_status < 500 else 503)
     return render(request, "search.html", context)
-
-
-def _facets(docs: list[dict[str, Any]]) -> dict[str, list[str]]:
-    def values(key: str) -> list[str]:
-        return sorted({str(d[key]) for d in docs if d.get(key)})
-
-    return {"fachdienst": values("department"), "typ": values("doc_type"), "gemeinde": values("municipality")}
 
 
 @router.get("/hinweise")

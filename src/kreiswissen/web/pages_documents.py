@@ -26,7 +26,7 @@ def _library(request: Request, rt: Runtime, principal: Principal, *, error: str 
     docs = list_documents(rt.db, principal)
     may_upload = principal.has_role("redakteur", "administrator")
     return render(request, "documents.html", {
-        "title": "Dokumente", "documents": docs, "jobs": rt.jobs.status(principal)[:50] if may_upload else [],
+        "title": "Dokumente", "documents": docs, "jobs": rt.jobs.status(principal, limit=50) if may_upload else [],
         "may_upload": may_upload, "groups": sorted(principal.groups - {EVERYONE}), "error": error,
         "message": message, "classifications": CLASSIFICATION_LABELS,
         "max_mb": rt.settings.upload_max_bytes // (1024 * 1024),
