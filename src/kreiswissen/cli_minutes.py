@@ -15,7 +15,7 @@ from rich.table import Table
 
 from kreiswissen.cli_support import JsonFlag, acting_principal, handled
 from kreiswissen.errors import InputError
-from kreiswissen.minutes.store import AUDIO_SUFFIXES, STATUS_LABELS
+from kreiswissen.minutes.store import AUDIO_SUFFIXES, STATUS_LABELS, AgendaEntry
 
 minutes_app = typer.Typer(
     help="Niederschriften: Entwurf aus Aufnahme oder Wortprotokoll, Bearbeitung, Genehmigung durch die "
@@ -34,6 +34,9 @@ def draft_command(
                                                "Wortprotokoll (VTT, SRT, Text, DOCX, Bundestag-XML).")],
     agenda: Annotated[Path | None, typer.Option("--agenda", help="Tagesordnung (Text oder DOCX, Zeilen wie "
                                                 "„TOP 1: Titel“; „nichtöffentlich“ markiert).")] = None,
+    oparl_meeting: Annotated[str | None, typer.Option(
+        "--oparl-meeting", help="Tagesordnung einer mit 'oparl sync' abgeglichenen Sitzung (ID aus "
+        "'oparl meetings').")] = None,
     nonpublic_group: Annotated[list[str] | None, typer.Option(
         "--nonpublic-group", help="Gruppe, die die nichtöffentlichen TOPs lesen darf (mehrfach).")] = None,
     as_user: AsUser = None,
@@ -44,16 +47,27 @@ def draft_command(
 
     from kreiswissen.cli import err, out, print_json, runtime
 
+    if agenda is not None and oparl_meeting is not None:
+        raise InputError("--agenda and --oparl-meeting", user_message="Bitte entweder --agenda oder "
+                         "--oparl-meeting angeben, nicht beides.")
     with runtime() as rt:
         principal = acting_principal(rt, as_user)
+        entries: Path | list[AgendaEntry] | None = agenda
+        meeting = None
+        if oparl_meeting is not None:
+            from kreiswissen.minutes.oparl import meeting_agenda
+
+            meeting, entries = meeting_agenda(rt, oparl_meeting)
         if input_path.suffix.lower() in AUDIO_SUFFIXES and not as_json:
             with Progress(TextColumn("Transkription"), BarColumn(), TextColumn("{task.percentage:>3.0f} %"),
                           TimeElapsedColumn(), console=err) as bar:
                 task = bar.add_task("audio", total=1.0)
-                minutes_id = rt.minutes.create_draft(principal, input_path, agenda, nonpublic_groups=nonpublic_group,
+                minutes_id = rt.minutes.create_draft(principal, input_path, entries, meeting=meeting,
+                                                     nonpublic_groups=nonpublic_group,
                                                      progress=lambda f: bar.update(task, completed=f))
         else:
-            minutes_id = rt.minutes.create_draft(principal, input_path, agenda, nonpublic_groups=nonpublic_group)
+            minutes_id = rt.minutes.create_draft(principal, input_path, entries, meeting=meeting,
+                                                 nonpublic_groups=nonpublic_group)
         content = rt.minutes.get(principal, minutes_id)["content"]
     if as_json:
         print_json({"id": minutes_id, **content})
@@ -173,3 +187,43 @@ def export_command(
         include = not public_only and rt.minutes.entitled(principal, record)
         written = rt.minutes.export(principal, minutes_id, fmt, path, include_nonpublic=include)
     out.print(f"Exportiert: {escape(str(written))}" + ("" if include else " (ohne nichtöffentliche TOPs)"))
+
+
+@minutes_app.command("summarize")
+@handled
+def summarize_command(
+    minutes_id: MinutesId,
+    item: Annotated[str | None, typer.Option("--top", help="Nur diesen TOP (Nummer).")] = None,
+    as_user: AsUser = None,
+    as_json: JsonFlag = False,
+) -> None:
+    """Zusammenfassungen der Aussprache vom Sprachmodell erzeugen (belegt, als KI-generiert gekennzeichnet)."""
+    from kreiswissen.cli import out, print_json, runtime
+    from kreiswissen.errors import BackendUnavailable
+
+    with runtime() as rt:
+        generator = rt.generator
+        if generator is None:
+            raise BackendUnavailable("no llm configured", user_message="Kein Sprachmodell eingerichtet "
+                                     "(KREISWISSEN_LLM_BACKEND); die Zusammenfassungen bleiben Auszüge aus dem "
+                                     "Wortprotokoll.")
+        embedder = rt.embedder
+        result = rt.minutes.summarize(acting_principal(rt, as_user), minutes_id, generator,
+                                      lambda xs: embedder.embed_passages(list(xs)), item=item)
+    if as_json:
+        print_json(result)
+        return
+    out.print(f"KI-Zusammenfassung erzeugt für: {escape(', '.join(result['generated']) or '–')}")
+    for key, reason in result["kept"].items():
+        out.print(f"[yellow]Unverändert[/] {escape(key)}: {escape(reason)}")
+
+
+@minutes_app.command("delete")
+@handled
+def delete_command(minutes_id: MinutesId, as_user: AsUser = None) -> None:
+    """Einen gespeicherten Entwurf mit Verlauf löschen (übernommene Dokumente bleiben in der Bibliothek)."""
+    from kreiswissen.cli import out, runtime
+
+    with runtime() as rt:
+        rt.minutes.delete(acting_principal(rt, as_user), minutes_id)
+    out.print(f"Niederschrift {escape(minutes_id)} gelöscht.")

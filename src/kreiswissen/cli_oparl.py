@@ -49,3 +49,34 @@ def _sync(url: str, group: list[str] | None, department: str | None, allow_host:
             out.print(f"[yellow]Übersprungen:[/] {escape(error.object)}: {escape(error.error)}")
     if report.errors:
         raise typer.Exit(1)
+
+
+@oparl_app.command("meetings")
+def meetings_command(as_json: Annotated[bool, typer.Option("--json", help="Ausgabe als JSON.")] = False) -> None:
+    """Abgeglichene Sitzungen mit der Zahl ihrer Tagesordnungspunkte (für 'minutes draft --oparl-meeting')."""
+    from kreiswissen.cli import handle_errors
+
+    handle_errors(_meetings)(as_json)
+
+
+def _meetings(as_json: bool) -> None:
+    from rich.table import Table
+
+    from kreiswissen.cli import out, print_json, runtime
+    from kreiswissen.minutes.oparl import list_meetings
+
+    with runtime() as rt:
+        rows = list_meetings(rt)
+    if as_json:
+        print_json({"meetings": rows})
+        return
+    if not rows:
+        out.print("Keine Sitzungen abgeglichen ('kreiswissen oparl sync URL').")
+        return
+    table = Table()
+    for column in ("ID", "Sitzung", "Beginn", "TOPs"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(escape(r["id"]), escape(r["name"] or "–") + (" (abgesagt)" if r["cancelled"] else ""),
+                      escape(str(r["start"] or "–")), str(r["agenda_items"]))
+    out.print(table)

@@ -105,7 +105,8 @@ class Runtime:
     @cached_property
     def jobs(self) -> JobQueue:
         """The upload queue; its workers ingest through ``ingest`` below, as each job's owner."""
-        return JobQueue(self.db, self.settings, self.ingest, self.identity.principal_for, self.audit)
+        return JobQueue(self.db, self.settings, self.ingest, self.identity.principal_for, self.audit,
+                        create_minutes=lambda *a, **kw: self.minutes.create_draft(*a, **kw))
 
     # -- audited entry points for interfaces --------------------------------------------------------------
     def search(self, query: str, principal: Principal, **options: Any) -> SearchResult:
@@ -162,9 +163,10 @@ class Runtime:
 
     def ingest(self, paths: list[Path], principal: Principal, groups: list[str] | None = None,
                department: str | None = None, classification: str | None = None,
-               progress: Callable[[FileResult], None] | None = None) -> IngestReport:
+               progress: Callable[[FileResult], None] | None = None,
+               metadata: dict[str, Any] | None = None) -> IngestReport:
         report = self.ingestor.ingest(paths, principal, groups, department, progress=progress,
-                                      classification=classification)
+                                      classification=classification, metadata=metadata)
         for r in report.results:
             if r.status in ("added", "updated", "access_updated"):
                 event = "document.upload" if r.status == "added" else "document.change"

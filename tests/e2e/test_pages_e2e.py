@@ -389,6 +389,75 @@ def test_admin_creates_a_user_who_can_then_log_in(page: Any, live_server: str, c
         context.close()
 
 
+MINUTES_VOTE = "Der Beschlussvorschlag ist mit 31 Ja-Stimmen, 4 Nein-Stimmen und 2 Enthaltungen angenommen."
+MINUTES_TRANSCRIPT = f"""Kreistag Musterkreis – 12. Sitzung
+
+Beginn: 17.00 Uhr
+Anwesend: Anna Schulz, Bernd Müller, Dieter Weiß
+
+Kreistagsvorsitzende Meyer: Ich eröffne die Sitzung.
+
+TOP 1: Neubau der Kreisstraße K 12
+
+Bernd Müller (SPD): Der Ausbau der K 12 kostet nach der Vorlage 2,4 Mio. € und entlastet die Ortsdurchfahrt von \
+Großenkneten erheblich, weil der Schwerlastverkehr künftig über die neue Trasse geführt wird.
+Kreistagsvorsitzende Meyer: Wer dem Beschlussvorschlag zustimmt, den bitte ich um das Handzeichen. – {MINUTES_VOTE}
+
+TOP 2: Grundstücksangelegenheit
+
+Anna Schulz (CDU): Der Verkaufspreis für das Flurstück 47/3 liegt über dem Bodenrichtwert.
+Kreistagsvorsitzende Meyer: Der Verkauf des Flurstücks 47/3 ist einstimmig angenommen.
+
+(Schluss der Sitzung: 19.42 Uhr)
+"""
+
+
+def test_minutes_upload_review_beside_the_transcript_and_delete(page: Any, live_server: str, corpus_rt: Runtime,
+                                                                tmp_path: Path) -> None:
+    clerk = user(corpus_rt, ["redakteur"], ["kreistag"])
+    transcript = tmp_path / "kreistag-12.txt"
+    transcript.write_text(MINUTES_TRANSCRIPT, encoding="utf-8")
+    sign_in(page, live_server, corpus_rt, clerk)
+    page.goto(f"{live_server}/niederschriften")
+    form = page.locator("#niederschrift-neu")
+    form.get_by_label("Aufnahme oder Wortprotokoll").set_input_files(transcript)
+    form.get_by_label("oder Tagesordnung einfügen").fill("TOP 1: Neubau der Kreisstraße K 12\n"
+                                                          "TOP 2: Verkauf eines Grundstücks (nichtöffentlich)")
+    form.get_by_label("kreistag", exact=True).check()
+    form.get_by_role("button", name="Entwurf erstellen").click()
+    row = page.locator("#auftraege tbody tr", has_text="kreistag-12.txt")
+    # The app's own worker makes the draft; the page polls the job and links the draft when it is done.
+    expect(row.locator("td").nth(1)).to_have_text("fertig", timeout=SLOW_MS)
+    assert_accessible(page)
+    save_screenshot(page, "niederschriften", full_page=False)
+    row.get_by_role("link").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Niederschrift – kreistag-12.txt")
+    expect(page.get_by_role("heading", name="TOP 2: Verkauf eines Grundstücks nichtöffentlich")).to_be_visible()
+    vote = page.locator(".abstimmung").first
+    expect(vote.locator("blockquote")).to_have_text(MINUTES_VOTE)
+    assert_accessible(page)
+    save_screenshot(page, "niederschrift-pruefen", full_page=False)
+    # The vote's link scrolls the transcript to its segment, which is marked as the target.
+    vote.get_by_role("link").click()
+    target = page.locator(".wortprotokoll .segment:target")
+    expect(target).to_contain_text(MINUTES_VOTE)
+    expect(target).to_be_in_viewport()
+    # An edit: the place, saved through the form.
+    page.get_by_label("Ort", exact=True).fill("Kreishaus, Sitzungssaal 1")
+    page.get_by_role("button", name="Änderungen speichern").click()
+    expect(page.get_by_role("status")).to_have_text("1 Änderung(en) gespeichert.")
+    expect(page.get_by_label("Ort", exact=True)).to_have_value("Kreishaus, Sitzungssaal 1")
+    page.get_by_role("link", name="Genehmigen …").click()
+    expect(page.get_by_role("heading", name="Niederschrift genehmigen?", level=1)).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("link", name="Abbrechen").click()
+    page.get_by_role("link", name="Löschen …").click()
+    assert_accessible(page)
+    page.get_by_role("button", name="Endgültig löschen").click()
+    expect(page).to_have_url(f"{live_server}/niederschriften?geloescht=1")
+    expect(page.get_by_role("status")).to_have_text("Der Entwurf wurde gelöscht.")
+
+
 def test_dsb_verifies_the_audit_chain_and_views_entries(page: Any, live_server: str, corpus_rt: Runtime) -> None:
     dsb = user(corpus_rt, ["datenschutz"])
     sign_in(page, live_server, corpus_rt, dsb)

@@ -10,6 +10,8 @@ import pytest
 from kreiswissen.minutes.evaluation import (
     DEFAULT_LABELS,
     HELDOUT_LABELS,
+    KOMMUNAL_DEV_LABELS,
+    KOMMUNAL_HELDOUT_LABELS,
     evaluate_directory,
     format_table,
     load_packaged,
@@ -18,10 +20,14 @@ from kreiswissen.minutes.evaluation import (
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "transcripts"
 
 
-@pytest.mark.parametrize("labels", [DEFAULT_LABELS, HELDOUT_LABELS])
-@pytest.mark.parametrize("suffix", [".txt", ".xml"])
-def test_agenda_items_and_votes_reach_the_target(labels: str, suffix: str) -> None:
-    result = evaluate_directory(FIXTURES, load_packaged(labels), suffix)
+@pytest.mark.parametrize(("labels", "folder", "suffix"), [
+    (DEFAULT_LABELS, "", ".txt"), (DEFAULT_LABELS, "", ".xml"), (HELDOUT_LABELS, "", ".txt"),
+    (HELDOUT_LABELS, "", ".xml"),
+    # municipal sessions as WebVTT, SRT and text, from speech recognition and typed (synthetic, see the README)
+    (KOMMUNAL_DEV_LABELS, "kommunal", "*"), (KOMMUNAL_HELDOUT_LABELS, "kommunal", "*"),
+])
+def test_agenda_items_and_votes_reach_the_target(labels: str, folder: str, suffix: str) -> None:
+    result = evaluate_directory(FIXTURES / folder, load_packaged(labels), suffix)
     print(f"\n{labels} {suffix}\n{format_table(result)}")
     assert result["files"], "no labelled protocol found among the fixtures"
     overall = result["overall"]

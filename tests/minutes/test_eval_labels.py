@@ -14,9 +14,12 @@ from typing import Any
 import pytest
 
 from kreiswissen.minutes.evaluation import (
+    KOMMUNAL_DEV_LABELS,
+    KOMMUNAL_HELDOUT_LABELS,
     OUTCOMES,
     format_table,
     load_labels,
+    load_packaged,
     main,
     normalize_number,
     score,
@@ -248,3 +251,25 @@ def test_format_table_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "missed vote" in capsys.readouterr().out
     assert main([str(path), "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["overall"]["votes"]["recall"] == pytest.approx(14 / 15)
+
+
+# --- the municipal sets (synthetic transcripts, tests/fixtures/transcripts/kommunal/README.md) ----------------
+
+KOMMUNAL = FIXTURES / "kommunal"
+KOMMUNAL_SETS = [KOMMUNAL_DEV_LABELS, KOMMUNAL_HELDOUT_LABELS]
+
+
+@pytest.mark.parametrize("labels_name", KOMMUNAL_SETS)
+def test_municipal_anchors_are_verbatim_unique_and_in_order(labels_name: str) -> None:
+    labels = load_packaged(labels_name)
+    assert len(labels) == 4
+    for protocol in labels:
+        (path,) = [p for p in KOMMUNAL.glob(f"{protocol['file']}.*") if p.suffix in (".txt", ".vtt", ".srt")]
+        text = path.read_text("utf-8")
+        for kind, anchor in _anchors(protocol):
+            assert text.count(anchor) == 1, f"{path.name}: {kind} anchor found {text.count(anchor)} times: {anchor!r}"
+        for kind in ("agenda_items", "votes"):
+            positions = [text.index(x["anchor"]) for x in protocol[kind]]
+            assert positions == sorted(positions), f"{path.name}: {kind} not in document order"
+        for vote in protocol["votes"]:
+            assert vote["outcome"] in OUTCOMES and vote["decided_by"] in ("abstimmung", "einvernehmen")

@@ -107,3 +107,72 @@ def test_agenda_headings_of_the_source_format_are_used() -> None:
     session.agenda = [AgendaHeading("ZP7", "Innere Sicherheit", segment=1)]
     structure = extract(session)
     assert [(i.number, i.title) for i in structure.agenda_items] == [("ZP7", "Innere Sicherheit")]
+
+
+# --- municipal phrasing (each case a rule written for the municipal sets) ----------------------------------
+
+
+def test_municipal_chair_titles() -> None:
+    for label in ("Kreispräsidentin Hansen-Lück", "Stadtverordnetenvorsteherin Kowalski", "BM Kessler",
+                  "Ortsbürgermeister Wagner", "Erste Bürgermeisterin Roth", "Bürgervorsteher Jensen",
+                  "Stadtpräsident Petersen", "Vorsitzender Krämer (CDU)"):
+        assert is_chair(label), label
+    for label in ("Kämmerin Roth", "Sprecher 7", "Ratsmitglied Kehl (SPD)", "Hauptamtsleiter Wünsche"):
+        assert not is_chair(label), label
+
+
+def test_municipal_calls_results_and_what_is_no_result() -> None:
+    session = transcript(
+        ("Bürgermeisterin Heinze", "Punkt 1 der Tagesordnung: Genehmigung der Niederschrift."),
+        ("Bürgermeisterin Heinze", "Damit ist die Niederschrift bei zwei Enthaltungen genehmigt."),
+        ("Bürgermeisterin Heinze", "dann top zwei wahl der schiedsperson"),
+        ("Bürgermeisterin Heinze", "Gibt es Widerspruch gegen eine offene Wahl? – Das ist nicht der Fall."),
+        ("Bürgermeisterin Heinze", "Mit Ja haben 12 gestimmt, mit Nein 1, es gab 2 Enthaltungen. Damit ist Frau "
+                                   "Ulbrich zur Schiedsperson gewählt."),
+        ("Bürgermeisterin Heinze", "Als Nächstes haben wir die Vorlage 2026/17, TOP 3, Einvernehmen Bauantrag."),
+        ("Bürgermeisterin Heinze", "Der Bauausschuss hat am 3. März einstimmig empfohlen, das Einvernehmen zu "
+                                   "erteilen."),
+        ("Bürgermeisterin Heinze", "wer erteilt das einvernehmen damit ist das einvernehmen mit fünf ja zu zwölf nein "
+                                   "stimmen nicht erteilt"),
+        ("Bürgermeisterin Heinze", "Wir sind bei TOP 4, Vertagung des Feuerwehrbedarfsplans."),
+        ("Bürgermeisterin Heinze", "Erhebt sich Widerspruch? – Das sehe ich nicht. Dann verfahren wir so."),
+        ("Bürgermeisterin Heinze", "Wir haben Stimmengleichheit, 8 zu 8. Bei Stimmengleichheit gilt ein Antrag als "
+                                   "abgelehnt. Der Antrag der Fraktion ist damit abgelehnt."),
+        ("Bürgermeisterin Heinze", "Noch einmal kurz zusammengefasst: Niederschrift genehmigt, Wahl erfolgt, "
+                                   "Einvernehmen nicht erteilt."),
+    )
+    items = extract(session).agenda_items
+    assert [i.number for i in items] == ["1", "2", "3", "4"]
+    assert items[1].title == "wahl der schiedsperson"
+    votes = [(i.number, v.outcome, v.text) for i in items for v in i.votes]
+    assert votes == [
+        ("1", "angenommen", "Damit ist die Niederschrift bei zwei Enthaltungen genehmigt."),
+        ("2", "angenommen", "Mit Ja haben 12 gestimmt, mit Nein 1, es gab 2 Enthaltungen. Damit ist Frau Ulbrich "
+                            "zur Schiedsperson gewählt."),
+        ("3", "abgelehnt", "wer erteilt das einvernehmen damit ist das einvernehmen mit fünf ja zu zwölf nein "
+                           "stimmen nicht erteilt"),
+        ("4", "angenommen", "Erhebt sich Widerspruch? – Das sehe ich nicht. Dann verfahren wir so."),
+        # the tie with its figures belongs to the result (the rule in between is no result of its own)
+        ("4", "abgelehnt", "Wir haben Stimmengleichheit, 8 zu 8. Bei Stimmengleichheit gilt ein Antrag als "
+                           "abgelehnt. Der Antrag der Fraktion ist damit abgelehnt."),
+    ]
+    assert (items[3].votes[1].yes, items[3].votes[1].no) == (8, 8)
+    election = items[1].votes[0]
+    assert (election.yes, election.no, election.abstain) == (12, 1, 2)
+    refused = items[2].votes[0]
+    assert (refused.yes, refused.no) == (5, 12)
+
+
+def test_a_later_mention_of_a_removed_item_is_no_new_decision() -> None:
+    session = transcript(
+        ("Stadtverordnetenvorsteherin Kowalski", "TOP 9 wird abgesetzt. Gibt es Widerspruch? – Das ist nicht der "
+                                                 "Fall. Dann ist TOP 9 von der Tagesordnung abgesetzt."),
+        ("Stadtverordnetenvorsteherin Kowalski", "Wir kommen zu TOP 8."),
+        ("Stadtverordnetenvorsteherin Kowalski", "Tagesordnungspunkt 9 ist abgesetzt. Wir kommen zu "
+                                                 "Tagesordnungspunkt 10."),
+    )
+    structure = extract(session)
+    assert [(v.outcome, v.text) for v in structure.unassigned_votes] == [
+        ("abgesetzt", "Dann ist TOP 9 von der Tagesordnung abgesetzt.")]
+    assert [i.number for i in structure.agenda_items] == ["8", "10"]
+    assert all(not i.votes for i in structure.agenda_items)

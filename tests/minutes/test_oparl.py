@@ -11,9 +11,10 @@ from typing import Any
 import jsonschema
 import pytest
 
-from kreiswissen.errors import BackendUnavailable, InputError
+from kreiswissen.errors import BackendUnavailable, InputError, NotFound
 from kreiswissen.minutes import oparl
 from kreiswissen.runtime import Runtime
+from kreiswissen.search.models import SearchFilters
 from kreiswissen.security.principal import Principal
 from oparl_server import DOCX, PAPERS, OParlServer
 
@@ -193,3 +194,62 @@ def test_file_names_follow_reference_and_mime_type() -> None:
     assert oparl.file_name(paper, {"name": "Anlage"}, DOCX) == "DS-2025-7-ae_Anlage.docx"
     assert oparl.file_name({"id": "http://x/paper/9"}, {"fileName": "../../etc/passwd"}, "") == "9_etc-passwd.bin"
     assert len(PAPERS) == 6
+
+
+MEETING_TRANSCRIPT = """Kreistagsvorsitzende Meyer: Ich eröffne die 12. Sitzung des Kreistages. Wir kommen zu TOP 1.
+Kreistagsvorsitzende Meyer: Die Beschlussfähigkeit ist festgestellt. Ich rufe Tagesordnungspunkt 2 auf.
+Bernd Müller (SPD): Der Radweg zwischen Musterstadt und Beispieldorf ist überfällig.
+Kreistagsvorsitzende Meyer: Wer zustimmt, den bitte ich um das Handzeichen. – Damit ist der Radweg \
+einstimmig beschlossen.
+Kreistagsvorsitzende Meyer: Ich rufe Tagesordnungspunkt 3 auf.
+Kreistagsvorsitzende Meyer: Die Kreisumlage 2025 ist mit 30 Ja-Stimmen, 8 Nein-Stimmen und 2 Enthaltungen beschlossen.
+Kreistagsvorsitzende Meyer: Wir kommen zu TOP 4. Ich stelle die Nichtöffentlichkeit fest.
+Kreistagsvorsitzende Meyer: Die Besetzung der Amtsleitung ist einstimmig beschlossen.
+"""
+
+
+def test_a_synced_meeting_is_the_agenda_of_a_draft(ort: Runtime, server: OParlServer, tmp_path: Path) -> None:
+    _sync(ort, server)
+    listed = oparl.list_meetings(ort)
+    assert [(m["name"], m["agenda_items"]) for m in listed] == [
+        ("Ausschuss für Umwelt und Abfall – 5. Sitzung", 1), ("Kreistag – 12. Sitzung", 4)]
+    meeting, entries = oparl.meeting_agenda(ort, server.url("meeting/1"))
+    assert meeting["name"] == "Kreistag – 12. Sitzung"
+    assert [(e.number, e.public) for e in entries] == [("1", True), ("2", True), ("3", True), ("4", False)]
+    assert entries[3].title == "Personalangelegenheit: Besetzung der Amtsleitung Jugendamt"
+
+    transcript = tmp_path / "kreistag-12.txt"
+    transcript.write_text(MEETING_TRANSCRIPT, encoding="utf-8")
+    clerk = Principal(name="protokoll", groups=frozenset({"alle", "kreistag"}), roles=frozenset({"redakteur"}))
+    minutes_id = ort.minutes.create_draft(clerk, transcript, entries, meeting=meeting,
+                                          nonpublic_groups=["kreistag"])
+    record = ort.minutes.get(clerk, minutes_id)
+    items = record["content"]["agenda_items"]
+    # Titles and the public flag come from the council information system; the votes from the transcript.
+    assert [(i["number"], i["title"], i["public"]) for i in items] == [(e.number, e.title, e.public)
+                                                                          for e in entries]
+    assert [len(i["votes"]) for i in items] == [0, 1, 1, 1]
+    assert items[2]["votes"][0]["counts"] == {"ja": 30, "nein": 8, "enthaltung": 2}
+    assert record["title"] == "Kreistag – 12. Sitzung" and record["meeting_date"] == "2025-03-03"
+    assert record["events"][0]["details"]["agenda"] == "OParl"
+
+    with pytest.raises(NotFound) as missing:
+        oparl.meeting_agenda(ort, server.url("meeting/99"))
+    assert "oparl sync" in missing.value.user_message
+
+
+def test_papers_carry_their_metadata_into_the_knowledge_base(ort: Runtime, server: OParlServer) -> None:
+    _sync(ort, server)
+    with ort.db.transaction(Principal.local_operator()) as conn:
+        rows = conn.execute("SELECT title, doc_type, doc_date, metadata FROM documents WHERE is_current "
+                            "AND source LIKE %s ORDER BY source", ("%DS-2025-001%",)).fetchall()
+    assert [(r[0], r[1], r[2].isoformat()) for r in rows] == [
+        (f"DS-2025/001: {PAPERS[0][3]} – anlage-1.pdf", PAPERS[0][1].casefold(), PAPERS[0][2]),
+        (f"DS-2025/001: {PAPERS[0][3]}", PAPERS[0][1].casefold(), PAPERS[0][2])]
+    meta = rows[1][3]
+    assert (meta["drucksache"], meta["gremium"], meta["oparl_url"]) == ("DS-2025/001", "Landkreis Musterkreis",
+                                                                         server.url("paper/1"))
+    # The paper type is a search filter, like the type of any other document.
+    hits = ort.search("Radweg Baukosten", Principal.local_operator(),
+                      filters=SearchFilters(doc_type="Beschlussvorlage")).hits
+    assert hits and all(h.document.doc_type == PAPERS[0][1].casefold() for h in hits)

@@ -35,6 +35,7 @@ from kreiswissen.models.speech import (
     ensure_whisper_model,
     get_transcriber,
 )
+from kreiswissen.runtime import Runtime
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -310,3 +311,26 @@ def test_get_transcriber_picks_the_http_backend_when_configured(tmp_path: Path) 
     http = get_transcriber(Settings(home=tmp_path, speech_base_url="http://127.0.0.1:9/v1", speech_model="w"))
     assert isinstance(http, OpenAITranscriber) and http.model_id == "openai:w"
     assert not (tmp_path / "models").exists()  # the packaged model is not assembled for an HTTP backend
+
+
+def test_a_recording_uploaded_as_a_job_becomes_a_timed_draft(audio_dir: Path, rt: Runtime) -> None:
+    """The browser's way: the recording as a minutes job, transcribed by the worker with progress in the job,
+    stored as the owner's draft with its timed transcript; the recording and the resume state are removed."""
+    clerk_name = "protokoll-audio"
+    rt.identity.add_user("test", clerk_name, [], password="Lange Passphrase für die Tests 2026!",
+                         roles=["redakteur"])
+    clerk = rt.identity.get_user(clerk_name).principal()
+    job_id = rt.jobs.submit_minutes(clerk, "sitzung.mp3", (audio_dir / "sitzung.mp3").read_bytes(),
+                                    agenda=[{"number": "5", "title": "Antrag betreffend Tabaksteuer", "public": True}])
+    assert rt.jobs.run_next("test") == job_id
+    (job,) = rt.jobs.status(clerk, [job_id])
+    assert job["status"] == "done", job["message"]
+    record = rt.minutes.get(clerk, job["minutes_id"])
+    assert record["source_file"] == "sitzung.mp3"
+    item = next(i for i in record["content"]["agenda_items"] if i["number"] == "5")
+    assert item["title"] == "Antrag betreffend Tabaksteuer"
+    assert [v["outcome"] for v in item["votes"]] == ["angenommen"] and item["votes"][0]["source"]["start_s"] > 0
+    segments = rt.minutes.transcript_segments(clerk, job["minutes_id"])
+    assert segments and all("start_s" in s for s in segments)
+    assert not list((rt.settings.home / "speech").glob("*.json"))
+    assert not (rt.settings.home / "speech" / "jobs" / job_id).exists()

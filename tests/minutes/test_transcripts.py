@@ -752,9 +752,12 @@ def test_vtt_round_trip(generated: list[tuple[str, str, int, int]], voice_tags: 
     assert [(s.speaker, s.text, s.start_s, s.end_s) for s in parsed.segments] == [
         (speaker, text, start / 1000, end / 1000) for speaker, text, start, end in timeline]
     merged = parse_vtt("\n".join(blocks))
+    # Cues are merged only when the captions carry sentence punctuation (at least a fifth of them end a
+    # sentence); speech recognition without it keeps one segment per cue.
+    punctuated = sum(1 for _, text, _, _ in timeline if text.rstrip()[-1:] in ".!?") >= 0.2 * len(timeline)
     expected: list[tuple[str, int, int]] = []  # speaker, start, end of each merged segment
     for speaker, _, start, end in timeline:
-        if (expected and expected[-1][0] == speaker and start - expected[-1][2] <= MERGE_GAP_S * 1000
+        if (punctuated and expected and expected[-1][0] == speaker and start - expected[-1][2] <= MERGE_GAP_S * 1000
                 and end - expected[-1][1] <= MERGE_MAX_S * 1000):
             expected[-1] = (speaker, expected[-1][1], end)
         else:
@@ -824,3 +827,16 @@ def test_protocol_text_noise_does_not_crash(text: str) -> None:
     body = cleaned.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     xml = f"<DOKUMENT><NR>18/1</NR><DATUM>01.02.2016</DATUM><TEXT>{body}</TEXT></DOKUMENT>".encode()
     assert_well_formed(parse_bundestag_xml(xml))
+
+
+def test_unpunctuated_speech_recognition_cues_stay_apart_so_calls_stay_at_the_start() -> None:
+    srt = ("1\n00:00:00,000 --> 00:00:04,000\nBM Kessler: gibt es wortmeldungen nein gut dann steigen wir ein\n\n"
+           "2\n00:00:04,500 --> 00:00:08,000\nBM Kessler: top eins fragen der einwohnerinnen und einwohner\n\n"
+           "3\n00:00:08,200 --> 00:00:12,000\nSprecher 7: ja ich hätte eine frage zum gehweg\n")
+    parsed = parse_srt(srt)
+    assert [(s.speaker, s.text[:12]) for s in parsed.segments] == [
+        ("BM Kessler", "gibt es wort"), ("BM Kessler", "top eins fra"), ("Sprecher 7", "ja ich hätte")]
+    from kreiswissen.minutes.extract import extract
+
+    assert [(i.number, i.title) for i in extract(parsed).agenda_items] == [
+        ("1", "fragen der einwohnerinnen und einwohner")]

@@ -42,6 +42,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 from kreiswissen.config import Settings
 from kreiswissen.db.database import Database
@@ -116,6 +117,15 @@ def allowed_suffixes() -> str:
     return ", ".join(sorted(SUFFIX_FORMATS))
 
 
+def _check_size(name: str, size: int, settings: Settings) -> None:
+    if size <= 0:
+        raise InputError(f"{name}: empty", user_message=f"Datei '{name}' ist leer (0 Byte).")
+    if size > settings.max_file_bytes:
+        raise FileTooLarge(f"{name}: {size} bytes over the limit of {settings.max_file_bytes}",
+                           user_message=f"Datei '{name}' ist zu groß ({_mb(size)}, erlaubt sind "
+                           f"{_mb(settings.max_file_bytes)}).")
+
+
 def check_upload(file_name: str, head: bytes, size: int, settings: Settings) -> str:
     """Check an upload before it is stored or parsed: name, size, type and that the first bytes (``head``,
     about the first KB) fit the type. Returns the clean file name; raises an ``InputError`` otherwise.
@@ -124,12 +134,7 @@ def check_upload(file_name: str, head: bytes, size: int, settings: Settings) -> 
     quick check that turns away a 2 GB video or a renamed program at the door."""
     name = clean_file_name(file_name)
     suffix = PurePath(name).suffix.lower()
-    if size <= 0:
-        raise InputError(f"{name}: empty", user_message=f"Datei '{name}' ist leer (0 Byte).")
-    if size > settings.max_file_bytes:
-        raise FileTooLarge(f"{name}: {size} bytes over the limit of {settings.max_file_bytes}",
-                           user_message=f"Datei '{name}' ist zu groß ({_mb(size)}, erlaubt sind "
-                           f"{_mb(settings.max_file_bytes)}).")
+    _check_size(name, size, settings)
     fmt = SUFFIX_FORMATS.get(suffix)
     if fmt is None:
         what = f"Dateityp '{suffix}' wird" if suffix else "Dateien ohne Endung werden"
@@ -204,6 +209,8 @@ class _Claim:
     department: str | None
     classification: str
     attempt: int
+    kind: str = "ingest"  # or "minutes": a Niederschrift draft from a recording or transcript
+    options: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -211,6 +218,37 @@ class _Outcome:
     status: str  # done, failed, or retry (a passing failure: the job waits and is tried again)
     message: str
     source_key: str | None = None
+    minutes_id: str | None = None
+
+
+# ``MinutesStore.create_draft(principal, path, agenda_entries, *, nonpublic_groups, progress, source_name,
+# meeting)``: the draft of a minutes job, stored for its owner.
+CreateMinutesFn = Callable[..., str]
+TRANSCRIPT_SUFFIXES = frozenset({".vtt", ".srt", ".txt", ".docx", ".xml"})
+AUDIO_SUFFIXES = frozenset({".wav", ".mp3", ".m4a", ".ogg", ".oga", ".opus", ".webm", ".flac", ".aac", ".mp4",
+                            ".mkv", ".mov"})
+
+
+def check_minutes_upload(file_name: str, head: bytes, size: int, settings: Settings) -> str:
+    """The door check for a recording or transcript of a session (see ``check_upload``); the clean name."""
+    name = clean_file_name(file_name)
+    suffix = PurePath(name).suffix.lower()
+    _check_size(name, size, settings)
+    if suffix not in TRANSCRIPT_SUFFIXES | AUDIO_SUFFIXES:
+        raise UnsupportedFormat(f"{name}: unsupported suffix {suffix!r}", user_message=f"Datei '{name}': "
+                                "erwartet wird eine Aufnahme (WAV, MP3, M4A, OGG, WebM, FLAC) oder ein "
+                                "Wortprotokoll (VTT, SRT, TXT, DOCX, Bundestag-XML).")
+    if suffix in AUDIO_SUFFIXES:
+        magic = sniff_magic(head[:4096])
+        problem = f"erkannt: {LABELS.get(magic, magic)}" if magic is not None else (
+            "erkannt: Text" if head and b"\x00" not in head[:512] and head[:512].isascii() else None)
+    else:
+        problem = content_mismatch("docx" if suffix == ".docx" else "text", head[:4096])
+    if problem:
+        raise InputError(f"{name}: content does not match {suffix} ({problem})",
+                         user_message=f"Datei '{name}': Der Inhalt passt nicht zur Dateiendung '{suffix}' "
+                         f"({problem}).")
+    return name
 
 
 def _plural(n: int) -> str:
@@ -226,7 +264,9 @@ class JobQueue:
 
     def __init__(self, db: Database, settings: Settings, ingest: IngestFn,
                  principal_for: Callable[[str], Principal], audit: AuditLog, *, lease_seconds: float = 600.0,
-                 max_attempts: int = 3, retry_delay_seconds: float = 5.0) -> None:
+                 max_attempts: int = 3, retry_delay_seconds: float = 5.0,
+                 create_minutes: CreateMinutesFn | None = None) -> None:
+        self._create_minutes = create_minutes
         self.db = db
         self.settings = settings
         self._ingest = ingest
@@ -267,6 +307,32 @@ class JobQueue:
             conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, job_id))  # delivered on commit
         return job_id
 
+    def submit_minutes(self, principal: Principal, file_name: str, content: bytes, *,
+                       agenda: list[dict[str, Any]] | None = None, meeting: dict[str, Any] | None = None,
+                       nonpublic_groups: list[str] | None = None) -> str:
+        """Queue a recording or transcript for a Niederschrift draft (``agenda``: entries as dicts with number,
+        title, public); returns the job id. Nothing is stored when a check fails."""
+        if principal.operator:
+            raise InputError("operator cannot queue jobs", user_message="Entwürfe über die Warteschlange sind nur "
+                             "mit einem Benutzerkonto möglich; auf dem Server bitte 'kreiswissen minutes draft' "
+                             "verwenden.")
+        groups = sorted({validate_group(g) for g in nonpublic_groups or []} - {EVERYONE})
+        name = check_minutes_upload(file_name, content[:HEAD_BYTES], len(content), self.settings)
+        digest = hashlib.sha256(content).hexdigest()
+        options = {"agenda": agenda or [], "meeting": meeting, "nonpublic_groups": groups}
+        with self.db.transaction(principal) as conn:
+            row = conn.execute(
+                "INSERT INTO ingest_jobs (owner, file_name, size_bytes, sha256, content, access_groups, kind, "
+                "options) VALUES (%s, %s, %s, %s, %b, %s, 'minutes', %s) RETURNING id",
+                (principal.name, name, len(content), digest, content, groups, Jsonb(options))).fetchone()
+            assert row is not None
+            job_id = str(row[0])
+            self.audit.record(principal.name, "job.create", {
+                "job": job_id, "kind": "minutes", "file_name": name, "size_bytes": len(content), "sha256": digest,
+                "nonpublic_groups": groups}, conn)
+            conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, job_id))
+        return job_id
+
     # -- status ------------------------------------------------------------------------------------------
     def status(self, principal: Principal, job_ids: list[str] | None = None, limit: int = 200) -> list[dict[str, Any]]:
         """The principal's jobs, newest first (an administrator sees everyone's). ``job_ids`` narrows the list;
@@ -284,7 +350,7 @@ class JobQueue:
             where.append("id = ANY(%s::uuid[])")
             params.append(ids)
         sql = ("SELECT id, owner, file_name, size_bytes, status, message, document_id, attempts, created_at, "
-               "started_at, finished_at FROM ingest_jobs"
+               "started_at, finished_at, kind, minutes_id FROM ingest_jobs"
                + (" WHERE " + " AND ".join(where) if where else "")
                + " ORDER BY created_at DESC, id LIMIT %s")
         # Row-level security lets a user see only their own jobs; administrators read as the system.
@@ -293,7 +359,8 @@ class JobQueue:
         return [
             {"id": str(r[0]), "owner": r[1], "file_name": r[2], "size_bytes": r[3], "status": r[4],
              "message": r[5], "document_id": r[6], "attempts": r[7], "created_at": _iso(r[8]),
-             "started_at": _iso(r[9]), "finished_at": _iso(r[10])}
+             "started_at": _iso(r[9]), "finished_at": _iso(r[10]), "kind": r[11],
+             "minutes_id": str(r[12]) if r[12] else None}
             for r in rows
         ]
 
@@ -322,7 +389,7 @@ class JobQueue:
         with self.db.transaction(_SYSTEM) as conn:
             row = conn.execute(
                 """SELECT id, owner, file_name, sha256, access_groups, department, classification, status,
-                          attempts, message
+                          attempts, message, kind, options
                    FROM ingest_jobs
                    WHERE (status = 'queued' AND available_at <= now())
                       OR (status = 'running'
@@ -352,7 +419,8 @@ class JobQueue:
             assert taken is not None
         return _Claim(id=job_id, owner=row[1], file_name=row[2], sha256=row[3],
                       content=bytes(taken[1]) if taken[1] is not None else None, groups=list(row[4]),
-                      department=row[5], classification=row[6], attempt=taken[0])
+                      department=row[5], classification=row[6], attempt=taken[0], kind=row[10],
+                      options=dict(row[11] or {}))
 
     def _heartbeat(self, claim: _Claim, stop: threading.Event) -> None:
         """Keep the lease of a long job (OCR of a thick scan) while its worker is alive."""
@@ -374,6 +442,8 @@ class JobQueue:
             if claim.content is None or hashlib.sha256(claim.content).hexdigest() != claim.sha256:
                 return _Outcome("failed", "Der gespeicherte Inhalt fehlt oder ist beschädigt. Bitte die Datei erneut "
                                 "hochladen.")
+            if claim.kind == "minutes":
+                return self._draft_staged(claim, principal)
             return self._ingest_staged(claim, principal)
         except BackendUnavailable as exc:
             log.warning("job %s: backend unavailable: %s", claim.id, exc)
@@ -411,6 +481,45 @@ class JobQueue:
             }[result.status]
             keep.append(True)  # the original of the current version, for download
             return _Outcome("done", message, key)
+
+    def _draft_staged(self, claim: _Claim, principal: Principal) -> _Outcome:
+        """A minutes job: the upload in a private folder of the job, the draft stored for its owner. Speech
+        recognition saves its chunks by the file's hash, so a job taken again continues where it stopped."""
+        if self._create_minutes is None:
+            return _Outcome("failed", "Dieser Server kann keine Niederschriften entwerfen.")
+        from kreiswissen.minutes.store import AgendaEntry
+
+        options = claim.options or {}
+        name = clean_file_name(claim.file_name)
+        folder = self.settings.home / "speech" / "jobs" / claim.id
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = folder / f"aufnahme{PurePath(name).suffix.lower()}"
+        last = [0.0]
+
+        def progress(fraction: float) -> None:
+            if fraction - last[0] < 0.05 and fraction < 1.0:
+                return
+            last[0] = fraction
+            try:
+                with self.db.transaction(_SYSTEM) as conn:
+                    conn.execute("UPDATE ingest_jobs SET message = %s WHERE id = %s AND status = 'running' "
+                                 "AND attempts = %s", (f"Transkription: {round(fraction * 100)} %", claim.id,
+                                                       claim.attempt))
+            except KreiswissenError as exc:
+                log.warning("progress of job %s not recorded: %s", claim.id, exc)
+
+        try:
+            path.write_bytes(claim.content or b"")
+            entries = [AgendaEntry(str(e["number"]), str(e["title"]), bool(e.get("public", True)))
+                       for e in options.get("agenda") or []]
+            minutes_id = self._create_minutes(principal, path, entries or None,
+                                              nonpublic_groups=list(options.get("nonpublic_groups") or []),
+                                              progress=progress, source_name=name, meeting=options.get("meeting"))
+        finally:
+            path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+        return _Outcome("done", "Entwurf der Niederschrift angelegt", minutes_id=minutes_id)
 
     @contextlib.contextmanager
     def _staged(self, claim: _Claim, name: str) -> Iterator[tuple[Path, list[bool]]]:
@@ -450,9 +559,10 @@ class JobQueue:
                                        claim.id, claim.attempt)
         else:
             sql = ("UPDATE ingest_jobs SET status = %s, message = %s, content = NULL, finished_at = now(), "
-                   "document_id = (SELECT id::text FROM documents WHERE source_key = %s AND is_current) "
-                   "WHERE id = %s AND status = 'running' AND attempts = %s")
-            params = (outcome.status, outcome.message, outcome.source_key, claim.id, claim.attempt)
+                   "document_id = (SELECT id::text FROM documents WHERE source_key = %s AND is_current), "
+                   "minutes_id = %s WHERE id = %s AND status = 'running' AND attempts = %s")
+            params = (outcome.status, outcome.message, outcome.source_key, outcome.minutes_id, claim.id,
+                      claim.attempt)
         last: KreiswissenError | None = None
         for wait in (0.0, 1.0, 3.0):
             time.sleep(wait)

@@ -10,7 +10,7 @@ import hashlib
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -145,7 +145,11 @@ class Ingestor:
         department: str | None = None,
         progress: Callable[[FileResult], None] | None = None,
         classification: str | None = None,
+        metadata: dict[str, Any] | None = None,
     ) -> IngestReport:
+        """``metadata`` (for every file of the call) is merged over what the parser found: a council
+        information system's reference, paper type, date and body ("dokumenttyp" and "datum" set the document's
+        type and date, "titel" its title)."""
         access = sorted({validate_group(g) for g in groups}) if groups else [EVERYONE]
         level = normalise_classification(classification)
         require_upload(principal, access, department)
@@ -153,7 +157,7 @@ class Ingestor:
         for source, path in expand_paths(paths):
             started = time.perf_counter()
             try:
-                result = self._ingest_file(source, path, principal, access, department, level)
+                result = self._ingest_file(source, path, principal, access, department, level, metadata)
             except KreiswissenError as exc:
                 result = FileResult(source, "failed", error=exc.user_message)
             except OSError as exc:
@@ -166,7 +170,7 @@ class Ingestor:
 
     def _ingest_file(
         self, source: str, path: Path, principal: Principal, access: list[str], department: str | None,
-        classification: str = "intern",
+        classification: str = "intern", metadata: dict[str, Any] | None = None,
     ) -> FileResult:
         if not path.exists():
             raise InputError(f"{source}: not found", user_message=f"Datei '{source}': nicht gefunden.")
@@ -199,6 +203,10 @@ class Ingestor:
         from kreiswissen.ingest.parsers import parse_file
 
         parsed = parse_file(path, self.settings)
+        if metadata:
+            extra = {k: v for k, v in metadata.items() if v not in (None, "", [])}
+            parsed = replace(parsed, metadata={**parsed.metadata, **extra},
+                             title=str(extra.get("titel") or parsed.title))
         return self.store_parsed(parsed, source, key, digest, size, principal, access, department, classification,
                                  force=True)
 

@@ -339,6 +339,9 @@ def score(labels: Sequence[ProtocolLabels], predicted: Mapping[str, Mapping[str,
         correct = sum(
             1 for i, j in by_text if _outcome(protocol["votes"][i]["outcome"]) == _outcome(pred_votes[j].get("outcome"))
         )
+        counted = [m for m in votes["matched"] if m["label"].get("counts")]
+        counts_ok = sum(1 for m in counted if counts_agree(m["label"]["counts"], m["predicted"].get("counts")))
+        votes["counts_labelled"], votes["counts_correct"] = len(counted), counts_ok
         votes["text_matched"] = len(by_text)
         votes["outcome_correct"] = correct
         votes["outcome_accuracy"] = correct / len(by_text) if by_text else None
@@ -350,6 +353,8 @@ def score(labels: Sequence[ProtocolLabels], predicted: Mapping[str, Mapping[str,
             total["missed"].extend({"file": name, **m} for m in res["missed"])
             total["spurious"].extend({"file": name, **s} for s in res["spurious"])
         totals["votes"]["text_matched"] += len(by_text)
+        totals["votes"]["counts_labelled"] = totals["votes"].get("counts_labelled", 0) + len(counted)
+        totals["votes"]["counts_correct"] = totals["votes"].get("counts_correct", 0) + counts_ok
         totals["votes"]["outcome_correct"] += correct
     for total in totals.values():
         total.update(_prf(total["tp"], total["gold"], total["predicted"]))
@@ -357,6 +362,16 @@ def score(labels: Sequence[ProtocolLabels], predicted: Mapping[str, Mapping[str,
     tv["outcome_accuracy"] = tv["outcome_correct"] / tv["text_matched"] if tv["text_matched"] else None
     labelled = {p["file"] for p in labels}
     return {"files": files, "overall": totals, "unlabelled_files": sorted(k for k in preds if k not in labelled)}
+
+
+def counts_agree(label: Mapping[str, Any], predicted: Mapping[str, Any] | None) -> bool:
+    """Every figure as labelled; a figure the protocol leaves out of a complete result is 0 in the labels
+    ("24:0", "mit zwölf Ja-Stimmen und zwei Enthaltungen") and may be left unstated (None) by the extractor,
+    which never infers figures. Ja must be stated."""
+    if not predicted or predicted.get("ja") != label.get("ja"):
+        return False
+    return all(predicted.get(k) == label.get(k) or (predicted.get(k) is None and label.get(k) == 0)
+               for k in ("nein", "enthaltung"))
 
 
 def format_table(result: Mapping[str, Any]) -> str:
@@ -383,6 +398,9 @@ def format_table(result: Mapping[str, Any]) -> str:
             lines.append("-" * (width + 70))
         lines.append(f"{name:<{width}}  {cells(items):<29}  {cells(votes):<29}  {acc(votes)}")
     overall = result["overall"]
+    if overall["votes"].get("counts_labelled"):
+        lines.append(f"vote counts (Ja/Nein/Enthaltungen) right: {overall['votes']['counts_correct']}/"
+                     f"{overall['votes']['counts_labelled']} of the matched votes with labelled counts")
     for kind, label in (("agenda_items", "agenda item"), ("votes", "vote")):
         for entry in overall[kind]["missed"]:
             lines.append(f"missed {label}: {entry['file']}: {_describe(entry)}")
@@ -406,26 +424,39 @@ def _describe(entry: Mapping[str, Any]) -> str:
 
 
 HELDOUT_LABELS = "labels_bundestag_heldout.json"
+KOMMUNAL_DEV_LABELS = "labels_kommunal_dev.json"
+KOMMUNAL_HELDOUT_LABELS = "labels_kommunal_heldout.json"
+KOMMUNAL_BLIND_LABELS = "labels_kommunal_blind.json"
+TRANSCRIPT_SUFFIXES = (".txt", ".vtt", ".srt", ".docx", ".xml")
 
 
 def predictions_for(structure: Any) -> dict[str, Any]:
     """An extraction result (``minutes.extract.Structure``) in the form :func:`score` compares."""
     items = structure.agenda_items
     return {"agenda_items": [{"number": i.number, "title": i.title, "source_text": i.source_text} for i in items],
-            "votes": [{"agenda_item": i.number, "outcome": v.outcome, "text": v.text} for i in items for v in i.votes]
-            + [{"agenda_item": None, "outcome": v.outcome, "text": v.text} for v in structure.unassigned_votes]}
+            "votes": [{"agenda_item": i.number, **_vote_prediction(v)} for i in items for v in i.votes]
+            + [{"agenda_item": None, **_vote_prediction(v)} for v in structure.unassigned_votes]}
+
+
+def _vote_prediction(vote: Any) -> dict[str, Any]:
+    counts = {"ja": vote.yes, "nein": vote.no, "enthaltung": vote.abstain}
+    return {"outcome": vote.outcome, "text": vote.text,
+            "counts": counts if vote.yes is not None or vote.no is not None else None}
 
 
 def evaluate_directory(directory: Path, labels: Sequence[ProtocolLabels], suffix: str = ".txt") -> dict[str, Any]:
-    """Read each labelled protocol from ``directory`` (``<file><suffix>``), extract its structure and score it.
-    Protocols without such a file are left out of the result (and listed under ``not_found``)."""
+    """Read each labelled protocol from ``directory`` (``<file><suffix>``; suffix ``"*"``: whichever transcript
+    format is there), extract its structure and score it. Protocols without such a file are left out of the
+    result (and listed under ``not_found``)."""
     from kreiswissen.minutes.extract import extract
     from kreiswissen.minutes.transcripts import read_transcript
 
     predicted: dict[str, Any] = {}
     missing: list[str] = []
     for protocol in labels:
-        path = directory / f"{protocol['file']}{suffix}"
+        candidates = TRANSCRIPT_SUFFIXES if suffix == "*" else (suffix,)
+        path = next((directory / f"{protocol['file']}{s}" for s in candidates
+                     if (directory / f"{protocol['file']}{s}").is_file()), directory / protocol["file"])
         if not path.is_file():
             missing.append(protocol["file"])
             continue

@@ -21,8 +21,10 @@ from kreiswissen.minutes.model import SourceRef, Transcript, Vote
 from kreiswissen.text.sentences import split_sentences
 
 _CHAIR = re.compile(
-    r"^(?:Alters|Vize|Ober)?(?:präsident(?:in)?|vorsitzende[r]?|bürgermeister(?:in)?|landr(?:at|ätin)|"
-    r"sitzungsleit(?:er|erin|ung)|kreistagsvorsitzende[r]?|ratsvorsitzende[r]?|ausschussvorsitzende[r]?)\b",
+    r"^(?:(?:Erste[r]?|Zweite[r]?|Dritte[r]?|Stellv\.|stellvertretende[r]?)\s+)?(?:Alters|Vize|Ober|Orts|Kreis|Stadt)?"
+    r"(?:präsident(?:in)?|vorsitzende[r]?|bürgermeister(?:in)?|landr(?:at|ätin)|"
+    r"sitzungsleit(?:er|erin|ung)|kreistagsvorsitzende[r]?|ratsvorsitzende[r]?|ausschussvorsitzende[r]?|"
+    r"(?:stadtverordneten|bürger)?vorsteher(?:in)?|BM|OB|Bgm\.?|Vors\.)(?=\W|$)",
     re.IGNORECASE)
 _CHAIR_ANYWHERE = re.compile(r"\b(?:Vorsitz|Vorsitzende[r]?|Sitzungsleitung)\b")
 
@@ -35,25 +37,105 @@ _CALL = re.compile(
     r"\b(?:zu|über\s+zu)\b\s*|\bAufruf\b\s*(?:von|des|der)?\s*)(?:den\s+|die\s+)?"
     rf"(?P<word>{_ITEM_WORD})\s*{_NUMBER.replace('(', '(?P<number>', 1)}",
     re.IGNORECASE)
+# A chair's sentence that begins with the item: "Punkt 4 der Tagesordnung: Mitteilungen", "Dann TOP 5, …",
+# "Wir sind bei TOP 1", "Als Nächstes haben wir die Vorlage 2026/176, TOP 10", "top drei a abwägung …" (speech
+# recognition: no capitals, no punctuation). Not when a verb follows the number ("TOP 11 wird abgesetzt").
+_CALL_LEAD = re.compile(
+    r"^(?:(?:und|so|gut|ja|also|dann|nun|jetzt|damit|okay|danke|vielen\s+dank|weiter)\b[\s,.]*)*"
+    r"(?:(?:wir\s+sind\s+(?:jetzt\s+|nun\s+|also\s+)?(?:bei|beim)|als\s+nächstes\s+(?:haben\s+wir|kommt|folgt)?"
+    r"[^.?!]{0,60}?,?|weiter\s+(?:geht\s+es\s+)?mit|es\s+folgt|(?:der\s+)?nächste\s+punkt\s*(?:ist)?:?|"
+    r"(?:wir\s+kommen|kommen\s+wir)\s+(?:jetzt\s+|nun\s+)?(?:zu|zum|zur)\b(?:[^.?!,]{0,40},)?)\s*)?"
+    rf"(?:der\s+|den\s+|die\s+|dem\s+)?(?P<word>{_ITEM_WORD})\s*{_NUMBER.replace('(', '(?P<number>', 1)}"
+    r"(?!\s*(?:der\s+Tagesordnung\s+)?(?:wird|ist|wurde|bleibt|entfällt|soll|kann|muss|hat|haben|geht|gilt|"
+    r"war|hatten|werden|sind)\b)",
+    re.IGNORECASE)
+# A sentence about an item, not its call: "Punkt 4 … war ebenfalls abgesetzt worden", "TOP 11 wird abgesetzt".
+_REPORTED = re.compile(r"\b(?:war|waren|wurde|wurden|worden|ist|sind|wird|werden|bleibt|entfällt)\b[^.?!]{0,80}?"
+                       r"\b(?:abgesetzt|erledigt|vertagt|behandelt|zurückgezogen|verschoben|gestrichen|entfällt|"
+                       r"worden)\b", re.IGNORECASE)
+_NUMBER_WORDS = {"eins": 1, "ein": 1, "eine": 1, "einer": 1, "einem": 1, "einen": 1, "zwei": 2, "drei": 3,
+                 "vier": 4, "fünf": 5, "sechs": 6, "sieben": 7, "acht": 8, "neun": 9, "zehn": 10, "elf": 11,
+                 "zwölf": 12, "dreizehn": 13, "vierzehn": 14, "fünfzehn": 15, "sechzehn": 16, "siebzehn": 17,
+                 "achtzehn": 18, "neunzehn": 19, "null": 0, "keine": 0, "keiner": 0, "niemand": 0}
+_TENS = {"zwanzig": 20, "dreißig": 30, "dreissig": 30, "vierzig": 40, "fünfzig": 50, "sechzig": 60,
+         "siebzig": 70, "achtzig": 80, "neunzig": 90}
+_UNIT = r"(?:ein|zwei|drei|vier|fünf|sechs|sieben|acht|neun)"
+_WORDS_LONGEST_FIRST = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
+_NUMBER_WORD = re.compile(
+    rf"\b(?:(?P<unit>{_UNIT})und)?(?P<tens>{'|'.join(_TENS)})\b|\b(?P<word>{_WORDS_LONGEST_FIRST})\b",
+    re.IGNORECASE)
+_ITEM_NUMBER_WORD = re.compile(rf"\b(?P<item>{_ITEM_WORD})\s+(?P<n>(?:{_UNIT}und)?(?:{'|'.join(_TENS)})|"
+                               r"eins|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|dreizehn|vierzehn|"
+                               r"fünfzehn|sechzehn|siebzehn|achtzehn|neunzehn)(?:\s+(?P<letter>[a-e])\b)?",
+                               re.IGNORECASE)
+
+
+def digits(text: str) -> str:
+    """German number words as digits ("einunddreißig" → "31", "keine" → "0"), for reading counts."""
+    def repl(m: re.Match[str]) -> str:
+        if m.group("tens"):
+            unit = _NUMBER_WORDS.get((m.group("unit") or "").lower(), 0)
+            return str(_TENS[m.group("tens").lower()] + unit)
+        return str(_NUMBER_WORDS[m.group("word").lower()])
+
+    return _NUMBER_WORD.sub(repl, text)
+
+
+def item_digits(text: str) -> str:
+    """Item numbers spoken as words ("top drei a") as digits ("top 3a"); nothing else changes."""
+    return _ITEM_NUMBER_WORD.sub(lambda m: f"{m.group('item')} {digits(m.group('n'))}{(m.group('letter') or '')}",
+                                 text)
+
+
 _CALL_UNNUMBERED = re.compile(
+    r"^(?:Dann\s+|Also\s+|Gut,?\s+)?(?:kommen\s+wir|wir\s+kommen)\s+(?:jetzt\s+|nun\s+)?zum\s+(?:nächsten|folgenden)\s+"
+    r"(?:Punkt|Tagesordnungspunkt)\b\s*[,:]?(?=\s*\w)|"
     r"\b(?:rufe\s+ich|ich\s+rufe)\s+auf\s*:\s*$|\b(?:rufe\s+ich|ich\s+rufe)\s+auf\s+den\s+(?:letzten|nächsten)\s+"
     r"Punkt\b|\bWir\s+treten\s+(?:nun\s+|jetzt\s+)?(?:ein\s+)?in\s+die\b(?!\s+Mittagspause|\s+Pause)|"
     r"\bhaben\s+wir\s+(?:einen|den)\s+(?:besonderen\s+|nächsten\s+|folgenden\s+|weiteren\s+)?"
     r"Tagesordnungspunkt\s*:?\s*$", re.IGNORECASE)
 _CLOSE_DEBATE = re.compile(r"\bIch\s+schließe\s+die\s+(?:Besprechung|Aussprache|Beratung|Debatte)\s+über\s+"
                            r"(?P<title>.{5,})$", re.IGNORECASE)
+# The chair's procedure, not an item's title: questions, the floor, calls to vote, findings.
+_PROCEDURE = re.compile(r"\?\s*$|\b(?:bitte|Wort|Handzeichen|Wortmeldung(?:en)?|abstimmen|Abstimmung|festgestellt|"
+                        r"eröffne|begrüße)\b", re.IGNORECASE)
 _NOT_AGENDA = re.compile(r"\b(?:Frage|Fragen|Geschäftsbereich)\s+\d", re.IGNORECASE)
 
 _OUTCOME = re.compile(r"\b(angenommen|abgelehnt|überwiesen|verwiesen|zurückverwiesen|zurückgezogen|vertagt|"
-                      r"abgesetzt)\b", re.IGNORECASE)
+                      r"abgesetzt|genehmigt|gewählt|erteilt|empfohlen|zugestimmt|bestätigt|entlastet|festgestellt|"
+                      r"vereinbart)\b", re.IGNORECASE)
+# Outcome words that state an adoption: minutes approved, a person elected, consent (Einvernehmen) given, a
+# committee's recommendation made.
+_ADOPTED_WORDS = {"genehmigt", "gewählt", "erteilt", "empfohlen", "zugestimmt", "bestätigt", "entlastet",
+                  "festgestellt", "vereinbart"}
+_ADOPTED_STATEMENT = re.compile(r"\b(?:ist|sind|wurde|wurden|gilt|gelten|hat|haben)\b", re.IGNORECASE)
+_WHO_ASKS = re.compile(r"\bwer\b(?:\s+\S+){0,5}\s*$", re.IGNORECASE)
+_NEGATED = re.compile(r"\bnicht\s+(?:[\wäöüß.,]+\s+){0,2}$", re.IGNORECASE)
 _STATEMENT = re.compile(r"\b(?:ist|sind|wurde|wurden|worden|wird|werden|damit|also|somit|einstimmig|"
-                        r"mehrheitlich|Mehrheit)\b", re.IGNORECASE)
+                        r"mehrheitlich|Mehrheit|gilt|gelten|hat)\b", re.IGNORECASE)
 _SO_DECIDED = re.compile(r"\b(?:Es|Dann|Das)\s+ist\s+(?:so\s+)?beschlossen\b|\bso\s+beschlossen\b",
                          re.IGNORECASE)
+# "Damit ist der Radweg einstimmig beschlossen", "Der Haushalt wurde mit 30 Ja-Stimmen beschlossen"
+_DECIDED = re.compile(r"\b(?:ist|sind|wurde|wurden)\b[^;?]{0,100}?\bbeschlossen\b(?!\s+worden\s+(?:ist|war))|"
+                      r"^(?:Damit\s+hat\s+|Der\s+|Die\s+|Das\s+)?(?:\w+\s+)?(?:Kreistag|Rat|Gemeinderat|Stadtrat|"
+                      r"Ortsgemeinderat|Ortschaftsrat|Ausschuss|Ausschuß|Versammlung|Stadtverordnetenversammlung|"
+                      r"Gremium|Kreisausschuss|Bezirksvertretung)\s+hat\b[^.;?]{0,140}?\bbeschlossen\b|"
+                      r"^(?:Damit|Somit|Also)\s+empfiehlt\s+(?:der|die|das)\b|"
+                      r"^(?:Damit|Somit|Also|Dann)\s+(?:so\s+)?(?:einstimmig|ein\s?stimmig|mehrheitlich)\b[^.;?]{0,80}?"
+                      r"\bbeschlossen\b",
+                      re.IGNORECASE)
+# A report of an earlier decision: "hat im Juli beschlossen", "in seiner Sitzung am 3. März", "bereits".
+_EARLIER = re.compile(r"\b(?:am\s+\d+|im\s+(?:Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|"
+                      r"November|Dezember|letzten|vergangenen|Vorjahr)|letzte[nmr]?\s+(?:Sitzung|Woche|Jahr|Monat)|"
+                      r"vorige[nmr]?|im\s+(?:Frühjahr|Frühling|Sommer|Herbst|Winter)|in\s+seiner\s+Sitzung|seinerzeit|bereits|schon\s+(?:im|am|in)|damals|am\s+[a-zäöü]+ten)\b",
+                      re.IGNORECASE)
+# The chair's summary of several results is no result of its own.
+_SUMMARY = re.compile(r"^(?:(?:Noch\s+)?(?:einmal\s+)?(?:kurz\s+)?zusammengefasst|Zusammenfassend|Ich\s+fasse\s+"
+                      r"(?:noch\s+einmal\s+|kurz\s+)?zusammen|Zur\s+Übersicht|Im\s+Überblick)\b", re.IGNORECASE)
 _NOT_A_RESULT = re.compile(r"\b(?:wenn|falls|sofern|ob|soll|sollen|sollte|kann|können|muss|müssen|werden\s+muss|"
                            r"angenommen\s+werden|bitte|beantragt|wünscht|möchte|darf|dürfen|sei|wäre)\b",
                            re.IGNORECASE)
-_AFTER_NOT_RESULT = re.compile(r"^\s*(?:werden|worden\s+sei|zu\s+werden)\b", re.IGNORECASE)
+_AFTER_NOT_RESULT = re.compile(r"^\s*(?:werden|wird|worden\s+sei|zu\s+werden)\b", re.IGNORECASE)
 _PAST_REPORT = re.compile(r"\bwar(?:en)?\b.*\bworden\b|\bhatten?\b.*\bbeschlossen\b", re.IGNORECASE)
 # Decisions by consent or stated without "angenommen"/"abgelehnt": (pattern, outcome or None = from context).
 _CONSENT: list[tuple[re.Pattern[str], str | None, bool]] = [  # (pattern, outcome, is a bare reply)
@@ -73,22 +155,52 @@ _CONSENT: list[tuple[re.Pattern[str], str | None, bool]] = [  # (pattern, outcom
     (re.compile(r"^(?:Offenbar!?\s*)?Dann\b.{0,60}\bvon\s+der\s+Tagesordnung\s+(?:zu\s+)?(?:streichen|abzusetzen|"
                 r"abgesetzt)", re.I), "abgesetzt", False),
 ]
+_BARE_UNANIMOUS = re.compile(r"^(?:danke\s*,?\s*|gut\s*,?\s*|ja\s*,?\s*)?(?:das\s+ist\s+|dann\s+ist\s+das\s+|also\s+)?"
+                             r"(?:einstimmig|einmütig)\b(?!\s+(?:angenommen|beschlossen|abgelehnt|gewählt))",
+                             re.IGNORECASE)
+_VOTE_CALL = re.compile(r"\bwer\s+(?:ist|stimmt|erteilt|möchte|dem|der|die|das|für)\b|Handzeichen|Gegenstimme|"
+                        r"Gegenprobe|Enthaltung|Stimmenthaltung|Wer\s+ist\s+dafür", re.IGNORECASE)
+_CONSENT_QUESTION = re.compile(r"(?:Widerspruch|Einw[äa]nd|Einwendung|Bedenken|Gegenrede|einverstanden)[^?]*\?\s*$",
+                               re.IGNORECASE)
+# "Gibt es Widerspruch gegen eine offene Wahl?": without objection the election is open; nothing is decided yet.
+_OPEN_VOTE = re.compile(r"offene[rn]?\s+(?:Wahl|Abstimmung)|offen\s+(?:wählen|abstimmen)|per\s+Handzeichen\s+"
+                        r"(?:wählen|abstimmen)|(?:Wahl|wählen)\s+per\s+Handzeichen", re.IGNORECASE)
+_CONSENT_REPLY = re.compile(r"^(?:[—–-]\s*)?(?:Das\s+sehe\s+ich\s+nicht|Das\s+ist\s+nicht\s+der\s+Fall|"
+                            r"Ich\s+sehe\s+(?:keinen|keine|niemanden)\b|Keine[rs]?\b|Niemand\b|Nein\b|Sehe\s+ich\s+"
+                            r"nicht)", re.IGNORECASE)
+_CONSENT_FOLLOW = re.compile(r"^(?:Gut,?\s+)?(?:dann|also)\s+(?:verfahren\s+wir\s+so|machen\s+wir\s+(?:das|es)\s+so)\b",
+                             re.IGNORECASE)
+_CONSENT_STATED = re.compile(r"^(?:Gut,?\s+)?Ich\s+sehe\s+(?:Zustimmung|Einverständnis|Einvernehmen|allgemeine\s+"
+                             r"Zustimmung|keinen\s+Widerspruch|keine\s+Einwände)\b|"
+                             + _CONSENT_FOLLOW.pattern, re.IGNORECASE)
 _CONTEXT_REMOVED = re.compile(r"von\s+der\s+Tagesordnung\s+(?:zu\s+)?(?:streichen|abzusetzen|abgesetzt)|"
                               r"abgesetzt\s+werden", re.I)
-_CONTEXT_REFERRAL = re.compile(r"Überweisung|überwiesen|überweisen|verwiesen", re.I)
+_CONTEXT_REFERRAL = re.compile(r"Überweisung|überwiesen|überweisen|verwiesen|Verweisung|\bgeht\s+(?:[\wäöü]+\s+){0,3}"
+                               r"(?:in\s+(?:den|die|das)|an\s+(?:den|die))\s+[\wäöüß-]*(?:ausschuss|ausschuß|"
+                               r"bezirksvertretung|ortsbeirat|ortschaftsrat|beirat)", re.I)
 _MAJORITY_PREFIX = re.compile(r"^(?:Das\s+)?(?:erste|zweite|letzte)?\s*(?:war|ist)\s+(?:die|offenbar\s+die)\s+"
                               r"Mehrheit\b", re.I)
+_RULE = re.compile(r"\b(?:gilt|gelten|ist|sind)\s+(?:ein|eine|jeder|jede)\s+(?:Antrag|Vorlage|Beschluss|"
+                   r"Wahlvorschlag)\b", re.IGNORECASE)
+_NAMED_ITEM = re.compile(rf"\b({_ITEM_WORD})\s*{_NUMBER}", re.IGNORECASE)
 _CONTRADICTED = re.compile(r"^\(\s*Widerspruch", re.I)
-_MAJORITY = re.compile(r"\b(einstimmig|einmütig|mehrheitlich|mit\s+(?:großer|überwiegender|knapper|breiter)?\s*"
-                       r"Mehrheit|gegen\s+(?:einige|wenige|zahlreiche|\d+)\s+Stimmen|bei\s+(?:einigen|wenigen|"
+_MAJORITY = re.compile(r"\b(einstimmig|ein\s+stimmig|einmütig|mehrheitlich|mit\s+(?:großer|überwiegender|knapper|"
+                       r"breiter)?\s*Mehrheit|gegen\s+(?:einige|wenige|zahlreiche|\d+)\s+Stimmen|bei\s+(?:einigen|wenigen|"
                        r"zahlreichen|\d+)\s+Enthaltungen|ohne\s+Gegenstimmen?)\b", re.IGNORECASE)
 _COUNT = {
     "yes": re.compile(r"(?:mit\s+)?(?:Ja\b(?:-Stimmen)?|dafür|Ja\s+haben\s+gestimmt|Ja-Stimmen)\s*:?\s*(\d{1,4})|"
-                      r"(\d{1,4})\s+(?:Ja-Stimmen|Stimmen\s+dafür|Ja\b)", re.IGNORECASE),
+                      r"\bmit\s+Ja\s+haben\s+(?:sich\s+)?(\d{1,4})\b|"
+                      r"(\d{1,4})\s+(?:Ja-Stimmen|Ja\s*Stimmen|Stimmen\s+dafür|(?:auf|mit)\s+Ja\b|Ja\b)",
+                      re.IGNORECASE),
     "no": re.compile(r"(?:mit\s+)?(?:Nein\b(?:-Stimmen)?|dagegen|Nein\s+haben\s+gestimmt)\s*:?\s*(\d{1,4})|"
-                     r"(\d{1,4})\s+(?:Nein-Stimmen|Gegenstimmen|Stimmen\s+dagegen|Nein\b)", re.IGNORECASE),
-    "abstain": re.compile(r"(?:Enthaltungen|enthalten)\s*:?\s*(\d{1,4})|(\d{1,4})\s+Enthaltungen", re.IGNORECASE),
+                     r"\bmit\s+Nein\s+haben\s+(?:sich\s+)?(\d{1,4})\b|"
+                     r"(\d{1,4})\s+(?:Nein-Stimmen|Nein\s*Stimmen|Gegenstimmen?|Stimmen\s+dagegen|(?:auf|mit)\s+Nein\b|"
+                     r"Nein\b)", re.IGNORECASE),
+    "abstain": re.compile(r"(?:Stimm)?(?:Enthaltungen|Enthaltung|enthalten)\s*:?\s*(\d{1,4})\b|"
+                          r"enthalten\s+haben\s+sich\s+(\d{1,4})|(\d{1,4})\s+(?:Stimm)?(?:Enthaltungen|Enthaltung)\b|"
+                          r"(\d{1,4})\s+(?:haben\s+sich\s+)?enthalten", re.IGNORECASE),
 }
+_RATIO = re.compile(r"\b(\d{1,3})\s*(?::|zu)\s*(\d{1,3})\b(?!\s*Uhr)")
 _ROLL_CALL = re.compile(r"namentliche[nr]?\s+Abstimmung|abgegebene[n]?\s+Stimmen", re.IGNORECASE)
 _MOTION = re.compile(r"(?:Abstimmung\s+über|stimmen\s+(?:jetzt\s+|nun\s+)?(?:ab\s+)?über|die\s+(?:diese[mr]?|dem)\s+)"
                      r"(?P<motion>[^.?!—–]{3,160})", re.IGNORECASE)
@@ -185,7 +297,10 @@ def _words(text: str) -> set[str]:
 def consent_outcome(sentence: str, context: str) -> tuple[str, bool] | None:
     """(outcome, bare reply) when the sentence states a decision by consent or without the words
     angenommen/abgelehnt; the outcome of a bare consent follows from what was proposed."""
-    for pattern, outcome, bare in _CONSENT:
+    consent: list[tuple[re.Pattern[str], str | None, bool]] = [(_CONSENT_STATED, None, True)]
+    if _CONSENT_QUESTION.search(context) and not _OPEN_VOTE.search(context):
+        consent.append((_CONSENT_REPLY, None, True))
+    for pattern, outcome, bare in _CONSENT + consent:
         if pattern.search(sentence):
             if outcome is None:
                 around = f"{context} {sentence}"
@@ -195,34 +310,67 @@ def consent_outcome(sentence: str, context: str) -> tuple[str, bool] | None:
     return None
 
 
-def result_outcome(sentence: str, context: str = "") -> str | None:
+def result_outcome(sentence: str, context: str = "", following: str = "") -> str | None:
     """The outcome a chair's sentence states, or None when it states none (a proposal, a question, a
-    condition, a member's request, a report of an earlier decision)."""
-    if sentence.rstrip().endswith("?"):
+    condition, a member's request, a report of an earlier decision, a summary). ``following`` (the chair's
+    next sentence) may say where a decided referral goes ("Der Antrag geht in den Bauausschuss")."""
+    if sentence.rstrip().endswith("?") or _SUMMARY.search(sentence):
         return None
-    if _SO_DECIDED.search(sentence):
-        around = f"{context} {sentence}"
+    decided = _DECIDED.search(sentence)
+    if _SO_DECIDED.search(sentence) or (decided is not None and not _PAST_REPORT.search(sentence)
+                                        and not (decided is not None and _EARLIER.search(sentence[:decided.end()]))
+                                        and not _NOT_A_RESULT.search(sentence[:decided.start()])):
+        around = f"{context} {sentence} {following}"
+        if decided is not None and _NEGATED.search(sentence[:decided.end()].rsplit("beschlossen", 1)[0]):
+            return "abgelehnt"
+        if re.search(r"\bVertagung\b", sentence, re.IGNORECASE):
+            return "vertagt"  # "Mit 29 zu 26 Stimmen ist die Vertagung beschlossen"
+        if re.search(r"\bAbsetzung\b", sentence, re.IGNORECASE):
+            return "abgesetzt"
         return ("abgesetzt" if _CONTEXT_REMOVED.search(around)
                 else "überwiesen" if _CONTEXT_REFERRAL.search(around) else "angenommen")
-    match = _OUTCOME.search(sentence)
+    # The last outcome word states the result: "wer erteilt das einvernehmen danke das ist einstimmig damit ist
+    # das einvernehmen erteilt" (speech recognition runs question and result together).
+    found = list(_OUTCOME.finditer(sentence))
+    match = found[-1] if found else None
     if match is None or not _STATEMENT.search(sentence) or _PAST_REPORT.search(sentence):
         return None
     before, after = sentence[:match.start()], sentence[match.end():]
     if _NOT_A_RESULT.search(before) or _AFTER_NOT_RESULT.search(after):
         return None
-    if len(re.findall(r"\bPunkte?\b", sentence)) >= 2:  # a summary of several items ("abgesetzt sind …")
-        return None
+    if len(re.findall(r"\bPunkte?\b", sentence)) >= 2 or len(_NAMED_ITEM.findall(item_digits(sentence))) >= 2:
+        return None  # a summary of several items ("abgesetzt sind …", "TOP 13 ist nichtöffentlich, TOP 14 …")
+    if _RULE.search(before[-50:]):
+        return None  # "Bei Stimmengleichheit gilt ein Antrag als abgelehnt": the rule, not the result
     word = match.group(1).lower()
+    if word == "festgestellt" and not (_MAJORITY.search(sentence) or re.search(r"\d|Stimmen", digits(sentence))):
+        return None  # "Die Beschlussfähigkeit ist festgestellt" is a finding; "einstimmig festgestellt" a decision
+    if word == "bestätigt" and not re.search(r"Niederschrift|Protokoll", sentence, re.IGNORECASE):
+        return None  # "das hat auch diese Debatte bestätigt"
+    if word == "vereinbart" and not re.search(r"\bso\s+vereinbart", sentence, re.IGNORECASE):
+        return None  # "Für die Aussprache wurde eine Dauer von 68 Minuten vereinbart" (an announcement)
+    if word in _ADOPTED_WORDS and (_EARLIER.search(sentence) or not _ADOPTED_STATEMENT.search(before)):
+        return None  # "wurde bereits im März genehmigt", "Dann wird geheim gewählt"
+    if _WHO_ASKS.search(before):
+        return None  # speech recognition without "?": "wer erteilt das einvernehmen"
     if word in ("verwiesen", "überwiesen", "zurückverwiesen"):
         return "überwiesen"
+    if word in _ADOPTED_WORDS:
+        word = "angenommen"
+    if _NEGATED.search(before) and word in ("angenommen", "abgelehnt"):
+        return "abgelehnt" if word == "angenommen" else "angenommen"
     return word
 
 
 def _counts(text: str) -> dict[str, int | None]:
+    text = digits(text)  # "mit einunddreißig Ja-Stimmen", "Enthaltungen keine"
     found: dict[str, int | None] = {}
     for key, pattern in _COUNT.items():
         m = pattern.search(text)
-        found[key] = int(next(g for g in m.groups() if g)) if m else None
+        found[key] = int(next(g for g in m.groups() if g is not None)) if m else None
+    ratio = _RATIO.search(text)
+    if found["yes"] is None and found["no"] is None and ratio:  # "einstimmig, 24:0", "mit 18:6 Stimmen"
+        found["yes"], found["no"] = int(ratio.group(1)), int(ratio.group(2))
     return found
 
 
@@ -237,6 +385,11 @@ def _vote(sentence: str, context: list[str], outcome: str, ref: SourceRef) -> Vo
     if majority_text is None and re.search(r"Einm[üu]tigkeit|nicht\s+widersprochen", text):
         majority_text = "einstimmig"
     counts = _counts(text)
+    if counts["yes"] is None and counts["no"] is None and context and result_outcome(context[-1]) is None:
+        # "Mit Ja haben 21 Abgeordnete gestimmt, mit Nein 26, enthalten haben sich 2. Damit ist … abgelehnt."
+        stated = _counts(context[-1])
+        if stated["yes"] is not None and stated["no"] is not None:
+            counts, text = stated, f"{context[-1]} {text}"
     motion = None
     for earlier in reversed(context[-4:]):
         m = _MOTION.search(earlier)
@@ -259,7 +412,14 @@ def extract(transcript: Transcript) -> Structure:
     pending_title: ExtractedItem | None = None  # called without a title: the next chair segment gives it
     last_bare: tuple[list[Vote], Vote] | None = None  # a bare consent ("Das ist der Fall") just recorded
 
+    removed: set[str] = set()  # items taken off the agenda by an earlier decision
+
     def record(vote: Vote) -> None:
+        if vote.outcome == "abgesetzt":
+            named = {normalise_number(m.group(1), m.group(2)) for m in _NAMED_ITEM.finditer(item_digits(vote.text))}
+            if named and named <= removed:
+                return  # "Tagesordnungspunkt 9 ist abgesetzt." where item 9 would come: a reference, no decision
+            removed.update(named)
         (items[-1].votes if items else unassigned).append(vote)
 
     for segment in transcript.segments:
@@ -293,6 +453,7 @@ def extract(transcript: Transcript) -> Structure:
             continue
         chair = is_chair(segment.speaker) if chairs_known else True
         if not chair:
+            pending_title = None  # a member speaks: the call had no title
             # A member asks that their own vote be recorded: it belongs to the last result, verbatim.
             latest = (items[-1].votes if items else unassigned)
             if latest and _RECORD_OWN_VOTE.search(segment.text):
@@ -300,30 +461,48 @@ def extract(transcript: Transcript) -> Structure:
             context = []
             last_bare = None
             continue
+        sentences = _sentences(segment.text)
         if pending_title is not None:
-            first = _sentences(segment.text)
-            pending_title.title = first[0].rstrip(" ;,") if first else ""
+            # The title is the next sentence of the chair, unless that sentence calls an item or states a result
+            # itself; the rest of the segment is read as usual.
+            first = sentences[0] if sentences else ""
+            if first and not (_CALL.search(item_digits(first)) or _CALL_LEAD.match(item_digits(first))
+                              or _CALL_UNNUMBERED.search(first) or result_outcome(first)
+                              or consent_outcome(first, "") or _PROCEDURE.search(first)):
+                pending_title.title = first.rstrip(" ;,")
+                sentences = sentences[1:]
             pending_title = None
-            continue
         last_bare = None
-        bare_in_segment: list[tuple[list[Vote], Vote]] = []
-        for sentence in _sentences(segment.text):
-            call = _CALL.search(sentence)
+        # (holder, vote, position): a reply ("Das ist der Fall") that a result later in the segment absorbs, or
+        # a stated consent ("Ich sehe keinen Widerspruch") that only a result right after it absorbs
+        bare_in_segment: list[tuple[list[Vote], Vote, int | None]] = []
+        consent_in_segment: Vote | None = None
+        for position, original in enumerate(sentences):
+            following = sentences[position + 1] if position + 1 < len(sentences) else ""
+            sentence = item_digits(original)  # "top drei a" → "top 3a" (speech recognition)
+            call = _CALL.search(sentence) or (None if _REPORTED.search(sentence) else _CALL_LEAD.match(sentence))
             if call and not _NOT_AGENDA.search(sentence):
                 numbers = called_numbers(sentence, call)
                 known = {i.number for i in items}
                 fresh = [n for n in numbers if n not in known]
                 title = _title_after(sentence, call) if len(numbers) == 1 else ""
                 for number in fresh:
-                    items.append(ExtractedItem(number, title, segment.ref(), source_text=sentence))
+                    items.append(ExtractedItem(number, title, segment.ref(), source_text=original))
                 if len(fresh) == 1 and not title:
                     pending_title = items[-1]
                 context = []
                 continue
             unnumbered = _CALL_UNNUMBERED.search(sentence)
+            if unnumbered and items and items[-1].source.segment in headings and not items[-1].votes and (
+                    segment.index - items[-1].source.segment <= 2):
+                context = []
+                continue  # "Tagesordnungspunkt 6 – …" then "Kommen wir zum nächsten Punkt, …": one item
             if unnumbered and not _NOT_AGENDA.search(sentence):
                 # "Wir treten ein in die Fragestunde": the title follows; "rufe ich auf:": the next segment has it.
-                title = sentence[unnumbered.end():].strip(" :;,.") if "treten" in unnumbered.group(0) else ""
+                titled = re.search(r"treten|nächsten\s+(?:Punkt|Tagesordnungspunkt)\b\s*[,:]?$|folgenden",
+                                   unnumbered.group(0), re.IGNORECASE)
+                title = sentence[unnumbered.end():].strip(" :;,.") if titled else ""
+                title = re.sub(r"^(?:de[mnr]|die|das)\s+", "", title, flags=re.IGNORECASE)
                 items.append(ExtractedItem(None, title, segment.ref(), source_text=sentence))
                 pending_title = items[-1] if not title else None
                 context = []
@@ -335,23 +514,45 @@ def extract(transcript: Transcript) -> Structure:
                                            source_text=sentence))
                 context = [sentence]
                 continue
+            previous_consent, consent_in_segment = consent_in_segment, None
             consent = consent_outcome(sentence, " ".join(context[-3:]))
-            if consent is not None:
+            if consent is not None and previous_consent is not None and _CONSENT_FOLLOW.search(sentence):
+                # "Das sehe ich nicht. Dann verfahren wir so.": one decision in two sentences.
+                previous_consent.text = f"{previous_consent.text} {sentence}"
+                consent_in_segment = previous_consent
+            elif consent is not None:
                 vote = _vote(sentence, context, consent[0], segment.ref())
+                if consent[1] and context and context[-1].rstrip().endswith("?"):
+                    vote.text = f"{context[-1]} – {sentence}"  # the question put and the house's answer
+                if not consent[1]:
+                    # A consent stated in words ("Dann ist TOP 11 von der Tagesordnung abgesetzt") after a bare
+                    # "Das ist nicht der Fall" is the one decision.
+                    for holder, earlier, at in bare_in_segment:
+                        if earlier in holder and (at is None or position - at <= 2):
+                            holder.remove(earlier)
+                    bare_in_segment = []
                 record(vote)
+                consent_in_segment = vote
                 if consent[1]:
-                    bare_in_segment.append((items[-1].votes if items else unassigned, vote))
+                    bare_in_segment.append((items[-1].votes if items else unassigned, vote,
+                                            position if _CONSENT_STATED.search(sentence) else None))
             else:
-                outcome = result_outcome(sentence, " ".join(context[-3:]))
+                outcome = result_outcome(sentence, " ".join(context[-3:]), following)
+                if outcome is None and _BARE_UNANIMOUS.search(sentence) and _VOTE_CALL.search(
+                        " ".join(context[-4:])):
+                    outcome = "angenommen"  # "Gegenstimmen? – Keine. Einstimmig."
+                if outcome is not None and following.rstrip().endswith("?") and re.search(
+                        r"\b(?:wird|werden|soll|sollen)\b", sentence, re.IGNORECASE):
+                    outcome = None  # "TOP 11 wird abgesetzt. Gibt es Widerspruch?": a proposal
                 if outcome is not None:
                     # A bare consent followed by a formal vote in the same breath only settled the wording of
                     # the motion then voted on: the vote is the decision.
-                    for holder, earlier in bare_in_segment:
-                        if earlier in holder:
+                    for holder, earlier, at in bare_in_segment:
+                        if earlier in holder and (at is None or position - at <= 2):
                             holder.remove(earlier)
                     bare_in_segment = []
                     record(_vote(sentence, context, outcome, segment.ref()))
             context.append(sentence)
         if bare_in_segment:
-            last_bare = bare_in_segment[-1]
+            last_bare = bare_in_segment[-1][:2]
     return Structure(items, unassigned)

@@ -27,8 +27,9 @@ import httpx
 from kreiswissen.config import Settings
 from kreiswissen.errors import BackendUnavailable, FileTooLarge, InputError, KreiswissenError, NotFound
 from kreiswissen.ingest.pipeline import source_key
+from kreiswissen.minutes.store import AgendaEntry
 from kreiswissen.runtime import Runtime
-from kreiswissen.security.principal import Principal
+from kreiswissen.security.principal import EVERYONE, Principal
 
 # Extensions for the MIME types of documents a council information system serves.
 MIME_SUFFIXES = {
@@ -236,6 +237,18 @@ def file_name(paper: dict[str, Any], file: dict[str, Any], mime: str) -> str:
     return f"{reference}_{stem}{suffix}"
 
 
+def document_metadata(paper: dict[str, Any], body: dict[str, Any], file: dict[str, Any]) -> dict[str, Any]:
+    """What the knowledge base keeps of the Paper with each of its files: the title (reference and name; an
+    attachment adds its own name), the paper type as document type, the paper's date, reference and body."""
+    reference, name = paper.get("reference"), paper.get("name")
+    title = ": ".join(str(x) for x in (reference, name) if x) or None
+    main = paper.get("mainFile")
+    if title and isinstance(main, dict) and main.get("id") != file.get("id") and file.get("name"):
+        title = f"{title} – {file['name']}"
+    return {"titel": title, "dokumenttyp": paper.get("paperType"), "datum": paper.get("date"),
+            "drucksache": reference, "gremium": body.get("name"), "oparl_url": paper.get("id")}
+
+
 def _files(paper: dict[str, Any]) -> list[dict[str, Any]]:
     main = paper.get("mainFile")
     aux = paper.get("auxiliaryFile")
@@ -346,7 +359,8 @@ class OParlImporter:
             report.files_downloaded += 1
             path = folder / file_name(paper, file, mime)
             path.write_bytes(content)
-            result = self.rt.ingest([path], principal, groups, department).results[0]
+            result = self.rt.ingest([path], principal, groups, department,
+                                    metadata=document_metadata(paper, body, file)).results[0]
             if result.status == "failed":
                 report.errors.append(SyncError(url, result.error or "Datei nicht verarbeitet."))
                 path.unlink(missing_ok=True)
@@ -375,11 +389,13 @@ class OParlImporter:
                 conn.execute("DELETE FROM oparl_objects WHERE id = %s", (meeting_id,))
                 return
         report.meetings += 1
+        items = meeting.get("agendaItem")
         metadata = {"name": meeting.get("name"), "start": meeting.get("start"), "end": meeting.get("end"),
-                    "cancelled": bool(meeting.get("cancelled", False))}
+                    "cancelled": bool(meeting.get("cancelled", False)),
+                    "agenda_order": [str(i["id"]) for i in items if isinstance(i, dict) and i.get("id")]
+                    if isinstance(items, list) else []}
         self._store(principal, meeting_id, "Meeting", body_id, _timestamp(meeting.get("modified")), None, None,
                     metadata, meeting)
-        items = meeting.get("agendaItem")
         for item in items if isinstance(items, list) else []:
             if not isinstance(item, dict) or not item.get("id"):
                 continue
@@ -433,3 +449,43 @@ def paper_for_source(rt: Runtime, principal: Principal, source: str) -> dict[str
         row = conn.execute("SELECT metadata FROM oparl_objects WHERE type = 'Paper' AND metadata->'sources' ? %s",
                            (source,)).fetchone()
     return dict(row[0]) if row else None
+
+
+_READER = Principal(name="oparl", groups=frozenset({EVERYONE}), operator=True)
+
+
+def meeting_agenda(rt: Runtime, meeting_id: str) -> tuple[dict[str, Any], list[AgendaEntry]]:
+    """A synced meeting (name, start, end) and its agenda items as entries for a minutes draft, in the order
+    served. The stored OParl objects are the operator's (migration 0010); the agenda is what the
+    Protokollführung drafts against, so it is read here on their behalf. Items without a number get their
+    position; ``public`` not stated counts as public, as in OParl."""
+    with rt.db.transaction(_READER) as conn:
+        row = conn.execute("SELECT metadata FROM oparl_objects WHERE type = 'Meeting' AND id = %s",
+                           (meeting_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no OParl meeting {meeting_id}", user_message=f"Sitzung „{meeting_id}“ ist nicht "
+                           "bekannt (zuerst 'kreiswissen oparl sync' ausführen).")
+        items = conn.execute("SELECT public, metadata, json FROM oparl_objects WHERE type = 'AgendaItem' "
+                             "AND parent = %s", (meeting_id,)).fetchall()
+    meta = dict(row[0])
+    order = {u: i for i, u in enumerate(meta.get("agenda_order") or [])}
+    rows = sorted(items, key=lambda r: (order.get(r[2].get("id"), len(order)), r[2].get("order") or 0))
+    entries = []
+    for position, (public, item_meta, _) in enumerate(rows, start=1):
+        number = str(item_meta.get("number") or position).strip()
+        number = re.sub(r"^(?:TOP|Punkt)\s*", "", number, flags=re.IGNORECASE).rstrip(".")
+        title = " ".join(str(item_meta.get("name") or f"TOP {number}").split())
+        entries.append(AgendaEntry(number, title, public is not False))
+    return meta, entries
+
+
+def list_meetings(rt: Runtime) -> list[dict[str, Any]]:
+    """Synced meetings (id, name, start, number of agenda items), newest first, for choosing an agenda."""
+    with rt.db.transaction(_READER) as conn:
+        rows = conn.execute(
+            """SELECT m.id, m.metadata, count(a.id) FROM oparl_objects m
+               LEFT JOIN oparl_objects a ON a.parent = m.id AND a.type = 'AgendaItem'
+               WHERE m.type = 'Meeting' GROUP BY m.id, m.metadata
+               ORDER BY m.metadata->>'start' DESC NULLS LAST, m.id""").fetchall()
+    return [{"id": r[0], "name": r[1].get("name"), "start": r[1].get("start"), "cancelled": r[1].get("cancelled"),
+             "agenda_items": r[2]} for r in rows]

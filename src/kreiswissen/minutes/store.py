@@ -31,7 +31,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from psycopg.types.json import Jsonb
 from kreiswissen.config import Settings
 from kreiswissen.db.database import Database
 from kreiswissen.errors import InputError, NotFound, PermissionDenied
+from kreiswissen.ingest.jobs import AUDIO_SUFFIXES
 from kreiswissen.ingest.pipeline import IngestReport
 from kreiswissen.minutes.draft import (
     ATTENDANCE_FIELDS,
@@ -54,11 +55,10 @@ from kreiswissen.minutes.draft import (
 )
 from kreiswissen.minutes.extract import extract
 from kreiswissen.minutes.model import SourceRef, Transcript, Vote
+from kreiswissen.models.generator import Generator
 from kreiswissen.security.audit import AuditLog
 from kreiswissen.security.principal import EVERYONE, Principal, validate_group
 
-AUDIO_SUFFIXES = frozenset({".wav", ".mp3", ".m4a", ".ogg", ".oga", ".opus", ".webm", ".flac", ".aac", ".mp4",
-                            ".mkv", ".mov"})
 EXPORT_FORMATS = ("docx", "odt", "pdf")
 PUBLIC_FILE = "niederschrift-oeffentlich.md"
 NONPUBLIC_FILE = "niederschrift-nichtoeffentlich.md"
@@ -211,7 +211,8 @@ def _flag(value: Any, key: str) -> bool:
 
 
 def apply_changes(minutes: Minutes, changes: dict[str, Any]) -> dict[str, list[Any]]:
-    """Apply edits (keys: header and attendance fields, ``top.<Nummer>.title|public|summary``); returns
+    """Apply edits (keys: header and attendance fields, ``top.<Nummer>.title|public|summary``, or
+    ``top.@<position>.…`` for the item at that 0-based position); returns
     ``{key: [old, new]}``. Vote results and decision texts are refused."""
     done: dict[str, list[Any]] = {}
     for key, value in changes.items():
@@ -227,7 +228,11 @@ def apply_changes(minutes: Minutes, changes: dict[str, Any]) -> dict[str, list[A
                 raise PermissionDenied(f"verbatim field {key}", user_message="Abstimmungsergebnisse und "
                                        "Beschlusstexte stehen wörtlich wie im Wortprotokoll und können nicht "
                                        f"bearbeitet werden („{key}“).")
-            matches = [i for i in minutes.items if agenda_key(i.number) == agenda_key(number)]
+            if re.fullmatch(r"@\d+", number or ""):  # by position (0-based): items without a number too
+                position = int(number[1:])
+                matches = minutes.items[position:position + 1]
+            else:
+                matches = [i for i in minutes.items if agenda_key(i.number) == agenda_key(number)]
             if not number or not matches:
                 raise InputError(f"no item {number}", user_message=f"Einen TOP „{number}“ gibt es in dieser "
                                  "Niederschrift nicht.")
@@ -325,33 +330,52 @@ class MinutesStore:
 
         return read_transcript(input_path, self.settings)
 
-    def create_draft(self, principal: Principal, input_path: Path, agenda_path: Path | None = None, *,
-                     nonpublic_groups: builtins.list[str] | None = None, progress: Progress | None = None) -> str:
-        """Read (or transcribe) ``input_path``, extract, draft and store it for ``principal``; the new id."""
+    def create_draft(self, principal: Principal, input_path: Path,
+                     agenda: Path | builtins.list[AgendaEntry] | None = None, *,
+                     nonpublic_groups: builtins.list[str] | None = None, progress: Progress | None = None,
+                     source_name: str | None = None, meeting: dict[str, Any] | None = None) -> str:
+        """Read (or transcribe) ``input_path``, extract, draft and store it for ``principal``; the new id.
+
+        ``agenda`` is an agenda file or its entries (from OParl: ``meeting`` then holds the meeting's name and
+        date for the header where the transcript has none); ``source_name`` is the name the clerk knows the
+        file by (an upload is staged under another)."""
         if not principal.name.strip():
             raise InputError("principal without a name", user_message="Niederschriften brauchen einen "
                              "angemeldeten Benutzer.")
         groups = sorted({validate_group(g) for g in nonpublic_groups or []} - {EVERYONE})
-        agenda = read_agenda(agenda_path) if agenda_path is not None else None
+        agenda_name = agenda.name if isinstance(agenda, Path) else ("OParl" if meeting else None)
+        entries = read_agenda(agenda) if isinstance(agenda, Path) else agenda
         transcript = self.transcript(input_path, progress)
         minutes = build_draft(transcript, extract(transcript))
-        if agenda is not None:
-            apply_agenda(minutes, agenda)
+        if source_name:
+            minutes.source = source_name
+        if entries:
+            apply_agenda(minutes, entries)
+        if meeting:
+            minutes.title = minutes.title or meeting.get("name")
+            minutes.date = minutes.date or (str(meeting.get("start") or "")[:10] or None)
         from kreiswissen.minutes.audio import file_sha256
 
         sha = file_sha256(input_path)
+        name = source_name or input_path.name
+        segments = [{k: v for k, v in asdict(seg).items() if v is not None} for seg in transcript.segments]
         with self._transaction(principal) as conn:
             row = conn.execute(
                 "INSERT INTO minutes (owner, title, body, session, meeting_date, source_file, source_sha256, "
-                "content, nonpublic_groups) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+                "content, nonpublic_groups, transcript) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                "RETURNING id",
                 (principal.name, minutes.title, minutes.body, minutes.session, _iso_date(minutes.date),
-                 input_path.name, sha, Jsonb(minutes.to_json()), groups)).fetchone()
+                 name, sha, Jsonb(minutes.to_json()), groups, Jsonb(segments))).fetchone()
             assert row is not None
             minutes_id = str(row[0])
-            self._event(conn, minutes_id, principal, "create", {"source": input_path.name, "sha256": sha,
-                                                                "agenda": agenda_path.name if agenda_path else None})
-            self.audit.record(principal.name, "minutes.create", {"minutes": minutes_id, "source": input_path.name,
+            self._event(conn, minutes_id, principal, "create", {"source": name, "sha256": sha,
+                                                                "agenda": agenda_name})
+            self.audit.record(principal.name, "minutes.create", {"minutes": minutes_id, "source": name,
                                                                  "sha256": sha}, conn=conn)
+        if transcript.format == "audio":
+            # The transcript is stored with the draft now: the resume state of the speech recognition (the
+            # recognised text per chunk) is no longer needed and is not kept beside it.
+            (self.settings.home / "speech" / f"{sha}.json").unlink(missing_ok=True)
         return minutes_id
 
     # -- read ----------------------------------------------------------------------------------------------
@@ -376,6 +400,32 @@ class MinutesStore:
             rows = conn.execute(f"SELECT {_COLUMNS} FROM minutes ORDER BY updated_at DESC, id").fetchall()
         return [{k: v for k, v in _row(r).items() if k != "content"} for r in rows]
 
+    def transcript_segments(self, principal: Principal, minutes_id: str) -> builtins.list[dict[str, Any]]:
+        """The stored transcript (segments as dicts: index, text, speaker, kind, line, start_s, end_s); empty for
+        drafts stored before it was kept."""
+        mid = _minutes_id(minutes_id)
+        with self._transaction(principal) as conn:
+            row = conn.execute("SELECT transcript FROM minutes WHERE id = %s", (mid,)).fetchone()
+        if row is None:
+            raise _not_found(mid)
+        return list(row[0] or [])
+
+    def delete(self, principal: Principal, minutes_id: str) -> None:
+        """Delete a stored draft with its history (owner or operator). Documents ingested on approval stay in
+        the library and are deleted there."""
+        mid = _minutes_id(minutes_id)
+        with self._transaction(principal) as conn:
+            row = conn.execute("SELECT owner, status, source_file FROM minutes WHERE id = %s FOR UPDATE",
+                               (mid,)).fetchone()
+            if row is None:
+                raise _not_found(mid)
+            if row[0] != principal.name and not principal.operator:
+                raise PermissionDenied(f"{principal.name} is not the owner of {mid}", user_message="Nur die "
+                                       "Protokollführung (wer den Entwurf angelegt hat) darf ihn löschen.")
+            conn.execute("DELETE FROM minutes WHERE id = %s", (mid,))
+            self.audit.record(principal.name, "minutes.delete", {"minutes": mid, "status": row[1],
+                                                                 "source": row[2]}, conn=conn)
+
     # -- edit ----------------------------------------------------------------------------------------------
     def edit(self, principal: Principal, minutes_id: str, changes: dict[str, Any]) -> dict[str, builtins.list[Any]]:
         """Apply ``changes`` (see ``apply_changes``); status becomes "bearbeitet"; the history records them."""
@@ -396,6 +446,37 @@ class MinutesStore:
             self._event(conn, mid, principal, "edit", {"changes": done})
             self.audit.record(principal.name, "minutes.edit", {"minutes": mid, "fields": sorted(done)}, conn=conn)
         return done
+
+    # -- generated summaries ---------------------------------------------------------------------------
+    def summarize(self, principal: Principal, minutes_id: str, generator: Generator,
+                  embed: Callable[[builtins.list[str]], Any], item: str | None = None) -> dict[str, Any]:
+        """Generated, checked discussion summaries (see ``minutes.summaries``) for every item or one; the
+        draft becomes "bearbeitet" when any summary changed. Approved minutes are not changed."""
+        from kreiswissen.minutes.summaries import generate_summaries
+
+        mid = _minutes_id(minutes_id)
+        record = self.get(principal, mid)
+        if record["status"] == "genehmigt":
+            raise InputError(f"minutes {mid} approved", user_message="Die Niederschrift ist genehmigt; "
+                             "Zusammenfassungen werden nur im Entwurf erzeugt.")
+        segments = self.transcript_segments(principal, mid)
+        if not segments:
+            raise InputError(f"minutes {mid} has no stored transcript", user_message="Zu diesem Entwurf ist kein "
+                             "Wortprotokoll gespeichert; bitte den Entwurf neu anlegen.")
+        minutes = minutes_from_json(record["content"])
+        outcome = generate_summaries(minutes, segments, generator, embed, self.settings, only=item)
+        if item is not None and not outcome.generated and not outcome.kept:
+            raise InputError(f"no item {item}", user_message=f"Einen TOP „{item}“ gibt es in dieser Niederschrift "
+                             "nicht.")
+        with self._transaction(principal) as conn:
+            if outcome.generated:
+                minutes.status = "bearbeitet"
+                conn.execute("UPDATE minutes SET content = %s, status = 'bearbeitet', updated_at = now() "
+                             "WHERE id = %s AND status <> 'genehmigt'", (Jsonb(minutes.to_json()), mid))
+            self._event(conn, mid, principal, "summarize", outcome.to_json())
+            self.audit.record(principal.name, "minutes.summarize", {"minutes": mid, **outcome.to_json()},
+                              conn=conn)
+        return outcome.to_json()
 
     # -- approve -------------------------------------------------------------------------------------------
     def approve(self, principal: Principal, minutes_id: str) -> dict[str, Any]:

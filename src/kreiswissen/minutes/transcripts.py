@@ -292,12 +292,17 @@ def _plausible_role(role: str) -> bool:
                                                             for t in tokens)
 
 
+_GENERIC_SPEAKER = re.compile(r"(?:Sprecher(?:in)?|Speaker|SPEAKER|Teilnehmer(?:in)?|Person|Redner(?:in)?)[ _]?\d{1,2}")
+
+
 def speaker_label(label: str, *, strict: bool = False) -> str | None:
     """``label`` normalised if it is plausibly a speaker ("Präsident Dr. Norbert Lammert", "Müller (SPD)",
     "Dr. Angela Merkel, Bundeskanzlerin"), else ``None``. ``strict`` also demands a party or a role."""
     label = " ".join(label.split())
     if not 2 <= len(label) <= 110:
         return None
+    if _GENERIC_SPEAKER.fullmatch(label):
+        return label  # speech recognition with speaker separation: "Sprecher 7", "SPEAKER_01"
     name, _, role = label.partition(",")
     has_role = False
     if role.strip():
@@ -508,7 +513,18 @@ def _classify_caption(text: str) -> tuple[str | None, SegmentKind, str]:
     return speaker, "speech", rest
 
 
+def _punctuated(drafts: list[_Draft]) -> bool:
+    """Whether the cues carry sentence punctuation. Speech recognition without it writes one utterance per cue
+    ("top drei bebauungsplan"): merging such cues would leave no boundary between what the chair says."""
+    speech = [d.text for d in drafts if d.kind == "speech"]
+    if not speech:
+        return True
+    return sum(1 for t in speech if re.search(r"[.!?]\s*$", t)) >= 0.2 * len(speech)
+
+
 def _merge_cues(drafts: list[_Draft], gap: float) -> list[_Draft]:
+    if not _punctuated(drafts):
+        return drafts
     merged: list[_Draft] = []
     for draft in drafts:
         prev = merged[-1] if merged else None
@@ -606,7 +622,8 @@ def parse_srt(text: str, *, source: str = "transcript.srt", merge: bool = True) 
 _SECTION = re.compile(r"^={2,}\s*(?P<content>.*?)\s*={2,}$")
 _TOP_MARKER = re.compile(r"^(?:TOP|Tagesordnungspunkt)\b\s*(?P<rest>.*)$", re.I)
 _TOP_LINE = re.compile(
-    r"^(?:TOP|Tagesordnungspunkt|Punkt)\s+(?P<number>(?:[NÖ]\s?)?\d{1,3}(?:\.\d{1,2})?[a-z]?)\s*(?:[:.)–—-]\s*|\s+)"
+    r"^(?:TOP|Tagesordnungspunkt|Punkt)\s+(?P<number>(?:[NÖ]\s?)?\d{1,3}(?:\.\d{1,2})?(?:\s?[a-z](?=[\s:.)–—-]))?)"
+    r"\s*(?:[:.)–—-]\s*|\s+)"
     r"(?P<title>\S.*)$"
 )
 _TIMESTAMP_PREFIX = re.compile(r"^\[?(?P<ts>\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?)\]?\s+(?P<rest>\S.*)$")
@@ -731,7 +748,7 @@ class _TextReader:
         top_line = _TOP_LINE.match(line)
         if top_line:
             title = re.sub(r"^\([^()]{1,30}\)\s*[:.–—-]?\s*", "", top_line.group("title"))  # "(nichtöffentlich):"
-            self._heading(top_line.group("number"), title, number, line)
+            self._heading(re.sub(r"\s+", "", top_line.group("number")), title, number, line)
             return
         start_s: float | None = None
         stamped = _TIMESTAMP_PREFIX.match(line)

@@ -115,10 +115,12 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
 
 
 def _is_abbreviation(before: str) -> bool:
-    word = before.rsplit(None, 1)[-1] if before.strip() else ""
-    word = word.lstrip("(\"'„»").casefold()
+    raw = before.rsplit(None, 1)[-1] if before.strip() else ""
+    word = raw.lstrip("(\"'„»").casefold()
     if not word:
         return False
+    if raw == "so":
+        return False  # "Dann verfahren wir so." – the weekday is written "So."
     if word.isdigit():
         # "1." "5." ordinals and dates ("am 5. Mai"), "Abs. 2." list numbers: not sentence ends
         # unless the number is long (a year or an amount ending a sentence).

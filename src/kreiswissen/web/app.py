@@ -186,7 +186,7 @@ def _validation_problems(exc: RequestValidationError) -> list[dict[str, str]]:
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
     """The web application for ``runtime``; with None it opens one from the settings and closes it on shutdown."""
-    from kreiswissen.web import api, openai_compat, pages, pages_admin, pages_documents, pages_usage
+    from kreiswissen.web import api, openai_compat, pages, pages_admin, pages_documents, pages_minutes, pages_usage
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -305,6 +305,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(openai_compat.router)
     app.include_router(pages.router)
     app.include_router(pages_documents.router)
+    app.include_router(pages_minutes.router)
     app.include_router(pages_usage.router)
     app.include_router(pages_admin.router)
     app.add_middleware(BodyLimit)

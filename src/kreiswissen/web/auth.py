@@ -32,12 +32,12 @@ CSRF_HEADER = "x-csrf-token"
 # What a signed-in user may do in the browser, by role (API tokens carry their scopes themselves).
 ROLE_SCOPES = {
     "leser": {"search", "ask", "documents:read"},
-    "redakteur": {"search", "ask", "documents:read", "documents:write"},
+    "redakteur": {"search", "ask", "documents:read", "documents:write", "minutes"},
     "ki-manager": {"search", "ask", "documents:read", "usage"},
     "datenschutz": {"search", "ask", "documents:read", "privacy"},
-    "administrator": {"search", "ask", "documents:read", "documents:write", "admin", "usage"},
+    "administrator": {"search", "ask", "documents:read", "documents:write", "admin", "usage", "minutes"},
 }
-SESSION_SCOPES = frozenset(set(SCOPES) | {"usage", "privacy"})
+SESSION_SCOPES = frozenset(set(SCOPES) | {"usage", "privacy", "minutes"})
 
 # auto_error=False: a missing header is our 401 with a German message, not FastAPI's English 403.
 bearer = HTTPBearer(auto_error=False, description="API-Token (kw_…), angelegt mit 'kreiswissen tokens create'.")

@@ -25,8 +25,9 @@ def _library(request: Request, rt: Runtime, principal: Principal, *, error: str 
              message: str | None = None, status_code: int = 200) -> HTMLResponse:
     docs = list_documents(rt.db, principal)
     may_upload = principal.has_role("redakteur", "administrator")
+    jobs = [j for j in rt.jobs.status(principal, limit=50) if j["kind"] == "ingest"] if may_upload else []
     return render(request, "documents.html", {
-        "title": "Dokumente", "documents": docs, "jobs": rt.jobs.status(principal, limit=50) if may_upload else [],
+        "title": "Dokumente", "documents": docs, "jobs": jobs,
         "may_upload": may_upload, "groups": sorted(principal.groups - {EVERYONE}), "error": error,
         "message": message, "classifications": CLASSIFICATION_LABELS,
         "max_mb": rt.settings.upload_max_bytes // (1024 * 1024),

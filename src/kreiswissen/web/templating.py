@@ -27,6 +27,7 @@ NAVIGATION = [
     ("/fragen", "Fragen", "ask"),
     ("/suche", "Suche", "search"),
     ("/dokumente", "Dokumente", "documents:read"),
+    ("/niederschriften", "Niederschriften", "minutes"),
     ("/auswertung", "Auswertung", "usage"),
     ("/datenschutz", "Datenschutz", "privacy"),
     ("/verwaltung", "Verwaltung", "admin"),

@@ -149,6 +149,32 @@
     form.replaceWith(box);
   });
 
+  // --- Job status: rows of waiting or running jobs ask /api/v1/jobs until they are done -------------------
+  const pollJobs = async (table, labels, linkOf, every) => {
+    const pending = [...table.querySelectorAll("tr[data-job]")].filter(
+      (tr) => ["queued", "running"].includes(tr.cells[1].className.replace("status-", "")));
+    if (!pending.length) return;
+    const response = await fetch("/api/v1/jobs", {headers: {"Accept": "application/json"}});
+    if (response.ok) {
+      const jobs = (await response.json()).jobs;
+      for (const tr of pending) {
+        const job = jobs.find((j) => j.id === tr.dataset.job);
+        if (!job) continue;
+        tr.cells[1].textContent = labels[job.status] || job.status;
+        tr.cells[1].className = "status-" + job.status;
+        tr.cells[2].textContent = job.message || "";
+        const href = job.status === "done" && linkOf(job);
+        if (href) {
+          const link = document.createElement("a");
+          link.href = href;
+          link.textContent = job.message;
+          tr.cells[2].replaceChildren(link);
+        }
+      }
+    }
+    window.setTimeout(() => pollJobs(table, labels, linkOf, every), every);
+  };
+
   // --- Upload: drag and drop, progress per file, job status ----------------------------------------------
   const uploadForm = document.getElementById("hochladen");
   if (uploadForm) {
@@ -188,28 +214,7 @@
       tr.cells[2].textContent = message || "";
     };
 
-    const poll = async () => {
-      const pending = [...table.querySelectorAll("tr[data-job]")].filter(
-        (tr) => ["queued", "running"].includes(tr.cells[1].className.replace("status-", "")));
-      if (!pending.length) return;
-      const response = await fetch("/api/v1/jobs", {headers: {"Accept": "application/json"}});
-      if (response.ok) {
-        const jobs = (await response.json()).jobs;
-        for (const tr of pending) {
-          const job = jobs.find((j) => j.id === tr.dataset.job);
-          if (job) {
-            setRow(tr, job.status, job.message);
-            if (job.status === "done" && job.document_id) {
-              const link = document.createElement("a");
-              link.href = "/dokumente/" + job.document_id;
-              link.textContent = job.message;
-              tr.cells[2].replaceChildren(link);
-            }
-          }
-        }
-      }
-      window.setTimeout(poll, 1500);
-    };
+    const poll = () => pollJobs(table, labels, (job) => job.document_id && "/dokumente/" + job.document_id, 1500);
 
     uploadForm.addEventListener("submit", (event) => {
       const files = dropped || input.files;
@@ -247,5 +252,14 @@
       input.required = true;
     });
     window.setTimeout(poll, 500);
+  }
+  // --- Niederschriften: status of drafts being made (transcription takes minutes) -----------------------------
+  const minutesForm = document.getElementById("niederschrift-neu");
+  if (minutesForm && window.fetch) {
+    const table = document.querySelector("#auftraege tbody");
+    const labels = {queued: "wartet", running: "in Arbeit", done: "fertig", failed: "fehlgeschlagen"};
+    const pollMinutes = () => pollJobs(table, labels, (job) => job.minutes_id && "/niederschriften/" + job.minutes_id,
+                                       2000);
+    window.setTimeout(pollMinutes, 500);
   }
 })();
