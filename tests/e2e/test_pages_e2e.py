@@ -381,7 +381,8 @@ def test_admin_creates_a_user_who_can_then_log_in(page: Any, live_server: str, c
         expect(other).to_have_url(f"{live_server}/fragen")
         expect(other.locator(".angemeldet")).to_have_text("Angemeldet als Erika Neu")
         nav = other.get_by_role("navigation", name="Hauptnavigation")
-        expect(nav.get_by_role("link")).to_have_text(["Fragen", "Suche", "Dokumente"])
+        # a Redakteurin also writes minutes
+        expect(nav.get_by_role("link")).to_have_text(["Fragen", "Suche", "Dokumente", "Niederschriften"])
         other.goto(f"{live_server}/dokumente")
         expect(other.locator("#hochladen")).to_be_visible()  # a Redakteur
         expect(other.locator("#hochladen").get_by_label("bauamt", exact=True)).to_be_visible()

@@ -262,3 +262,28 @@ def test_text_that_looks_like_markup_stays_text() -> None:
     assert [(b.kind, b.text) for b in blocks[:2]] == [("heading", "TOP 1"),
                                                       ("paragraph", "- Der Antrag ist angenommen.")]
     assert blocks[2].rows == (("a", "b"), ("1", "2"))
+
+
+def test_the_head_of_a_typed_protocol_fills_the_header(tmp_path: Path) -> None:
+    from kreiswissen.minutes.draft import german_date
+
+    path = tmp_path / "stadtrat.txt"
+    path.write_text(
+        "Stadt Eichelstetten\nNiederschrift über die öffentliche Sitzung des Stadtrates\n\n"
+        "Sitzungstag: Donnerstag, 19. November 2026\nSitzungsort: Großer Sitzungssaal im Rathaus\n"
+        "Beginn: 18:30 Uhr\nVorsitz: Erster Bürgermeister Andreas Kastner\nSchriftführung: Sabine Pfaller\n"
+        "Anwesend: Kastner, Obermaier, Reiter\nEntschuldigt: Wimmer (SPD)\nVon der Verwaltung: Kämmerer Zellner\n\n"
+        "Erster Bürgermeister Kastner: Ich rufe TOP 1 auf: Genehmigung der Niederschrift.\n"
+        "Erster Bürgermeister Kastner: Damit ist die Niederschrift einstimmig genehmigt.\n\n"
+        "Schluss des öffentlichen Teils: 19:31 Uhr\n", encoding="utf-8")
+    transcript = read_transcript(path)
+    minutes = build_draft(transcript, extract(transcript))
+    assert minutes.header() == {
+        "title": "Niederschrift über die öffentliche Sitzung des Stadtrates", "body": "Stadt Eichelstetten",
+        "session": None, "date": "2026-11-19", "place": "Großer Sitzungssaal im Rathaus", "start_time": "18.30 Uhr",
+        "end_time": "19.31 Uhr", "chair": "Erster Bürgermeister Andreas Kastner", "minute_taker": "Sabine Pfaller"}
+    assert minutes.attendance() == {"present": ["Kastner", "Obermaier", "Reiter"], "absent_excused": ["Wimmer (SPD)"],
+                                    "absent_unexcused": []}
+    assert [(i.number, [v.outcome for v in i.votes]) for i in minutes.items] == [("1", ["angenommen"])]
+    assert [german_date(t) for t in ("19.11.2026", "3. März 2027", "2026-01-05", "im Herbst")] == [
+        "2026-11-19", "2027-03-03", "2026-01-05", None]

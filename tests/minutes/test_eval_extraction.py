@@ -10,6 +10,7 @@ import pytest
 from kreiswissen.minutes.evaluation import (
     DEFAULT_LABELS,
     HELDOUT_LABELS,
+    KOMMUNAL_BLIND_LABELS,
     KOMMUNAL_DEV_LABELS,
     KOMMUNAL_HELDOUT_LABELS,
     evaluate_directory,
@@ -25,6 +26,7 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "transcripts"
     (HELDOUT_LABELS, "", ".xml"),
     # municipal sessions as WebVTT, SRT and text, from speech recognition and typed (synthetic, see the README)
     (KOMMUNAL_DEV_LABELS, "kommunal", "*"), (KOMMUNAL_HELDOUT_LABELS, "kommunal", "*"),
+    (KOMMUNAL_BLIND_LABELS, "kommunal2", "*"),
 ])
 def test_agenda_items_and_votes_reach_the_target(labels: str, folder: str, suffix: str) -> None:
     result = evaluate_directory(FIXTURES / folder, load_packaged(labels), suffix)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from kreiswissen.minutes.evaluation import (
+    KOMMUNAL_BLIND_LABELS,
     KOMMUNAL_DEV_LABELS,
     KOMMUNAL_HELDOUT_LABELS,
     OUTCOMES,
@@ -255,17 +256,26 @@ def test_format_table_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 # --- the municipal sets (synthetic transcripts, tests/fixtures/transcripts/kommunal/README.md) ----------------
 
-KOMMUNAL = FIXTURES / "kommunal"
-KOMMUNAL_SETS = [KOMMUNAL_DEV_LABELS, KOMMUNAL_HELDOUT_LABELS]
+KOMMUNAL_SETS = [(KOMMUNAL_DEV_LABELS, "kommunal", 4), (KOMMUNAL_HELDOUT_LABELS, "kommunal", 4),
+                  (KOMMUNAL_BLIND_LABELS, "kommunal2", 6)]
 
 
-@pytest.mark.parametrize("labels_name", KOMMUNAL_SETS)
-def test_municipal_anchors_are_verbatim_unique_and_in_order(labels_name: str) -> None:
+def _file_text(path: Path) -> str:
+    if path.suffix == ".docx":
+        import docx
+
+        return "\n".join(p.text for p in docx.Document(str(path)).paragraphs)
+    return path.read_text("utf-8")
+
+
+@pytest.mark.parametrize(("labels_name", "folder", "files"), KOMMUNAL_SETS)
+def test_municipal_anchors_are_verbatim_unique_and_in_order(labels_name: str, folder: str, files: int) -> None:
     labels = load_packaged(labels_name)
-    assert len(labels) == 4
+    assert len(labels) == files
     for protocol in labels:
-        (path,) = [p for p in KOMMUNAL.glob(f"{protocol['file']}.*") if p.suffix in (".txt", ".vtt", ".srt")]
-        text = path.read_text("utf-8")
+        (path,) = [p for p in (FIXTURES / folder).glob(f"{protocol['file']}.*")
+                   if p.suffix in (".txt", ".vtt", ".srt", ".docx")]
+        text = _file_text(path)
         for kind, anchor in _anchors(protocol):
             assert text.count(anchor) == 1, f"{path.name}: {kind} anchor found {text.count(anchor)} times: {anchor!r}"
         for kind in ("agenda_items", "votes"):

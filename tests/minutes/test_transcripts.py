@@ -408,13 +408,18 @@ def test_vtt_voices_blocks_markup_and_merging() -> None:
 
 
 def test_vtt_name_prefix_and_colon_in_sentence() -> None:
-    t = parse_vtt(BBB_VTT)
+    # "Es gilt Folgendes:" and "Erstens:" are no speakers; the cues continue the Bürgermeisterin's turn (live
+    # subtitles name the speaker only when it changes).
+    t = parse_vtt(BBB_VTT, merge=False)
     assert [(s.speaker, s.text) for s in t.segments] == [
         ("Bürgermeisterin Weber", "Danke schön."),
-        (None, "Es gilt Folgendes: Die Sitzung ist geschlossen."),
-        (None, "Erstens: die Tagesordnung."),
+        ("Bürgermeisterin Weber", "Es gilt Folgendes: Die Sitzung ist geschlossen."),
+        ("Bürgermeisterin Weber", "Erstens: die Tagesordnung."),
     ]
     assert [s.line for s in t.segments] == [4, 8, 12]
+    late = parse_vtt(BBB_VTT.replace("00:00:04.000 --> 00:00:05.000", "00:00:09.000 --> 00:00:10.000"),
+                     merge=False)
+    assert late.segments[2].speaker is None  # after a pause of 5 s nobody is assumed
 
 
 # ---------------------------------------------------------------------------------------------------------------------

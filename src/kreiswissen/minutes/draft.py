@@ -160,6 +160,8 @@ class Minutes:
 
 _CLOCK = r"(\d{1,2})(?:[.:](\d{2})|\s*Uhr\s*(\d{1,2})\s*(?:Minuten|Min\.?))?\s*(?:Uhr)?"
 _START = re.compile(r"\b(?:Beginn(?:\s+der\s+Sitzung)?|Sitzungsbeginn)\s*:?\s*" + _CLOCK, re.IGNORECASE)
+_PROTOCOL_LINE = re.compile(r"^\(?\s*(?:Beginn|Sitzungsbeginn|Schlu(?:ss|ß)|Sitzungsende|Ende)\b", re.IGNORECASE)
+_END_PUBLIC = re.compile(r"\bSchlu(?:ss|ß)\s+des\s+öffentlichen\s+Teils\s*:?\s*" + _CLOCK, re.IGNORECASE)
 _END = re.compile(r"\b(?:Schlu(?:ss|ß)(?:\s+der\s+Sitzung)?|Sitzungsende|Ende\s+der\s+Sitzung)\s*:?\s*" + _CLOCK,
                   re.IGNORECASE)
 
@@ -187,6 +189,52 @@ _ATTENDANCE = [
     ("present", re.compile(r"^(?:Anwesend|Anwesende|Teilnehmende|Teilnehmer(?:innen)?)\s*:\s*(?P<names>.+)$",
                            re.S)),
 ]
+
+
+# "Sitzungsort: Großer Sitzungssaal", "Schriftführung: Frau Pfaller", "Sitzungstag: Donnerstag, 19. November 2026"
+_HEADER_LINES = [
+    ("place", re.compile(r"^(?:Sitzungsort|Ort\s+der\s+Sitzung|Ort|Tagungsort)\s*:\s*(?P<value>.+)$", re.I)),
+    ("minute_taker", re.compile(r"^(?:Schriftführ(?:ung|er|erin)|Protokollführ(?:ung|er|erin)|Protokoll)\s*:\s*"
+                                r"(?P<value>.+)$", re.I)),
+    ("chair", re.compile(r"^(?:Vorsitz|Vorsitzende[r]?|Sitzungsleitung)\s*:\s*(?P<value>.+)$", re.I)),
+    ("date", re.compile(r"^(?:Sitzungstag|Sitzungsdatum|Datum|Tag\s+der\s+Sitzung)\s*:\s*(?P<value>.+)$", re.I)),
+    ("session", re.compile(r"^(?:Sitzungsnummer|Sitzung\s+Nr\.?|Nr\.\s+der\s+Sitzung)\s*:?\s*(?P<value>[\w/.-]+)$",
+                           re.I)),
+]
+_MONTHS = {m: i for i, m in enumerate(("januar", "februar", "märz", "april", "mai", "juni", "juli", "august",
+                                        "september", "oktober", "november", "dezember"), start=1)}
+_BODY_LINE = re.compile(r"^(?:Stadt|Gemeinde|Landkreis|Kreis|Markt|Samtgemeinde|Verbandsgemeinde|Ortsgemeinde|"
+                        r"Amt|Bezirk|Hansestadt|Kreisstadt|Große\s+Kreisstadt)\s+\S.{0,60}$")
+_TITLE_LINE = re.compile(r"\b(?:Niederschrift|Protokoll|Wortprotokoll|Sitzung)\b.{0,160}$", re.I)
+
+
+def german_date(text: str) -> str | None:
+    """"Donnerstag, 19. November 2026", "19.11.2026", "2026-11-19" → "2026-11-19"; None when there is none."""
+    iso = re.search(r"\b(\d{4})-(\d{2})-(\d{2})\b", text)
+    if iso:
+        return iso.group(0)
+    numeric = re.search(r"\b(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})\b", text)
+    if numeric:
+        day, month, year = numeric.groups()
+        return f"{year}-{int(month):02d}-{int(day):02d}"
+    spelled = re.search(r"\b(\d{1,2})\.\s*([A-Za-zäÄ]+)\s+(\d{4})\b", text)
+    if spelled and spelled.group(2).lower() in _MONTHS:
+        return f"{spelled.group(3)}-{_MONTHS[spelled.group(2).lower()]:02d}-{int(spelled.group(1)):02d}"
+    return None
+
+
+def _header_line(minutes: Minutes, text: str) -> None:
+    """Header facts a typed Wortprotokoll states in "Key: value" lines; what the transcript already set stays."""
+    for name, pattern in _HEADER_LINES:
+        found = pattern.match(text)
+        if not found:
+            continue
+        value = " ".join(found.group("value").split()).rstrip(".")
+        if name == "date":
+            value = german_date(value) or ""
+        if value and (name == "chair" or not getattr(minutes, name)):
+            setattr(minutes, name, value)  # a stated chair wins over the one guessed from the speakers
+        return
 
 
 def _names(text: str) -> list[str]:
@@ -288,20 +336,33 @@ def build_draft(transcript: Transcript, structure: Structure, *, minute_taker: s
     minutes.start_time = normalise_time(str(meta_start)) if meta_start else None
     minutes.end_time = normalise_time(str(meta_end)) if meta_end else None
     chairs_known = any(is_chair(s.speaker) for s in transcript.segments)
+    public_end: str | None = None
     for segment in transcript.segments:
         text = segment.text.strip()
-        if segment.kind in ("narrative", "comment"):
+        if segment.kind in ("narrative", "comment") or (len(text) < 80 and _PROTOCOL_LINE.match(text)):
+            # (a typed protocol's "Schluss des öffentlichen Teils: 19:31 Uhr" may follow the chair's last words)
             minutes.start_time = minutes.start_time or _time(_START.search(text))
             minutes.end_time = minutes.end_time or _time(_END.search(text))
+            public_end = public_end or _time(_END_PUBLIC.search(text))
         if segment.kind == "narrative":
+            for line in text.splitlines():
+                _header_line(minutes, line.strip())
+            if segment.index < 3:  # the head of a typed protocol: "Stadt Eichelstetten", "Niederschrift über …"
+                for line in text.splitlines()[:3]:
+                    if minutes.body is None and _BODY_LINE.match(line.strip()):
+                        minutes.body = line.strip()
+                    elif minutes.title is None and _TITLE_LINE.search(line) and len(line) < 200:
+                        minutes.title = line.strip()
             for name, pattern in _ATTENDANCE:
                 found = pattern.match(text)
                 if found:
-                    getattr(minutes, name).extend(n for n in _names(found.group("names"))
-                                                  if n not in getattr(minutes, name))
+                    # The names end where the next "Key: value" line of the protocol head begins.
+                    names = re.split(r"\n\s*[A-ZÄÖÜ][^:\n]{1,40}:", found.group("names"))[0]
+                    getattr(minutes, name).extend(n for n in _names(names) if n not in getattr(minutes, name))
                     break
         if minutes.chair is None and segment.kind == "speech" and chairs_known and is_chair(segment.speaker):
             minutes.chair = segment.speaker
+    minutes.end_time = minutes.end_time or public_end  # a protocol of the public part only
 
     for extracted, segments in zip(structure.agenda_items, _item_ranges(transcript, structure.agenda_items),
                                    strict=True):

@@ -40,14 +40,35 @@ _CALL = re.compile(
 # A chair's sentence that begins with the item: "Punkt 4 der Tagesordnung: Mitteilungen", "Dann TOP 5, …",
 # "Wir sind bei TOP 1", "Als Nächstes haben wir die Vorlage 2026/176, TOP 10", "top drei a abwägung …" (speech
 # recognition: no capitals, no punctuation). Not when a verb follows the number ("TOP 11 wird abgesetzt").
+_LEAD_WORDS = r"^(?:(?:und|so|gut|ja|also|dann|nun|jetzt|damit|okay|danke|vielen\s+dank|weiter|prima|schön)\b[\s,.]*)*"
+_LEADS = (r"(?:wir\s+sind|sind\s+wir)\s+(?:jetzt\s+|nun\s+|also\s+|dann\s+|damit\s+)?(?:bei|beim)\b(?:[^.?!]{0,60}?,"
+          r"\s*das\s+ist)?|als\s+nächstes\s+(?:haben\s+wir|kommt|folgt)?[^.?!]{0,60}?,?|"
+          r"(?:wir\s+)?(?:machen|geht(?:\s+es)?)\s+(?:jetzt\s+|dann\s+|nun\s+)?weiter\s+mit|weiter\s+(?:geht\s+es\s+)?mit|"
+          r"es\s+folgt|(?:der\s+)?nächste[r]?\s+punkt\s*(?:ist\s+(?:die|der)?|[,:])?|"
+          r"(?:wir\s+kommen|kommen\s+wir|ich\s+komme)\s+(?:jetzt\s+|nun\s+|dann\s+)?(?:zu|zum|zur)\b(?:[^.?!,]{0,40},)?|"
+          r"ich\s+rufe\s+(?:zuerst\s+|jetzt\s+|nun\s+|dann\s+)?(?:auf\s+)?")
 _CALL_LEAD = re.compile(
-    r"^(?:(?:und|so|gut|ja|also|dann|nun|jetzt|damit|okay|danke|vielen\s+dank|weiter)\b[\s,.]*)*"
-    r"(?:(?:wir\s+sind\s+(?:jetzt\s+|nun\s+|also\s+)?(?:bei|beim)|als\s+nächstes\s+(?:haben\s+wir|kommt|folgt)?"
-    r"[^.?!]{0,60}?,?|weiter\s+(?:geht\s+es\s+)?mit|es\s+folgt|(?:der\s+)?nächste\s+punkt\s*(?:ist)?:?|"
-    r"(?:wir\s+kommen|kommen\s+wir)\s+(?:jetzt\s+|nun\s+)?(?:zu|zum|zur)\b(?:[^.?!,]{0,40},)?)\s*)?"
+    _LEAD_WORDS + rf"(?:(?:{_LEADS})\s*)?"
     rf"(?:der\s+|den\s+|die\s+|dem\s+)?(?P<word>{_ITEM_WORD})\s*{_NUMBER.replace('(', '(?P<number>', 1)}"
-    r"(?!\s*(?:der\s+Tagesordnung\s+)?(?:wird|ist|wurde|bleibt|entfällt|soll|kann|muss|hat|haben|geht|gilt|"
-    r"war|hatten|werden|sind)\b)",
+    r"(?!\s*(?:der\s+Tagesordnung\s+)?(?:wird|wurde|bleibt|entfällt|soll|kann|muss|hat|haben|geht|gilt|"
+    r"war|hatten|werden)\b)",
+    re.IGNORECASE)
+_NOT_A_CALL = re.compile(r"\babzusetzen\b|\bzu\s+(?:beraten|behandeln|vertagen|verschieben|streichen)\b|\?\s*$",
+                         re.IGNORECASE)
+_SPOKEN_LEAD = re.compile(r"\b(?:sind\s+wir|wir\s+sind|kommen|komme|weiter|nächste[r]?|folgt|rufe|machen)\b",
+                          re.IGNORECASE)
+_CALL_MID = re.compile(
+    r"\b(?:(?:wir\s+sind|sind\s+wir)\s+(?:jetzt\s+|nun\s+|dann\s+|also\s+)?(?:bei|beim)|(?:wir\s+kommen|kommen\s+wir)"
+    r"\s+(?:jetzt\s+|nun\s+|dann\s+)?(?:zu|zum))\s+(?:der\s+|dem\s+)?"
+    rf"(?:(?P<word>{_ITEM_WORD})\s*|(?P<word2>))(?P<number>\d{{1,2}}(?:\.\d{{1,2}})?(?:\s?[a-e]\b)?)(?=[\s,:]+[A-Za-zÄÖÜäöü])",
+    re.IGNORECASE)
+# A number alone, where it can only be an item: after a lead ("Weiter mit 4.2", "Nächster Punkt ist die 8",
+# "Ich rufe zuerst 4.1 auf") or as a sub-item at the start ("Dann 5.2, Antrag …", "6.1, Zuschussantrag …").
+_CALL_BARE = re.compile(
+    _LEAD_WORDS + rf"(?:(?:{_LEADS})\s*(?P<word>)(?P<number>\d{{1,2}}(?:\.\d{{1,2}})?(?:\s?[a-e]\b)?)|"
+    r"(?P<word2>)(?P<number2>\d{1,2}(?:\.\d{1,2}|\s?[a-e]\b)))(?=\s*(?:[,:–-]|auf\b|\s+[A-ZÄÖÜa-zäöü]))"
+    r"(?!\s*(?:Uhr|Euro|€|%|Prozent|Minuten|Jahre|Stimmen|Ja|Nein|Mio|Millionen|Tsd|Hektar|km|Kilometer|Meter|"
+    r"zu\s+\d))",
     re.IGNORECASE)
 # A sentence about an item, not its call: "Punkt 4 … war ebenfalls abgesetzt worden", "TOP 11 wird abgesetzt".
 _REPORTED = re.compile(r"\b(?:war|waren|wurde|wurden|worden|ist|sind|wird|werden|bleibt|entfällt)\b[^.?!]{0,80}?"
@@ -64,6 +85,11 @@ _WORDS_LONGEST_FIRST = "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
 _NUMBER_WORD = re.compile(
     rf"\b(?:(?P<unit>{_UNIT})und)?(?P<tens>{'|'.join(_TENS)})\b|\b(?P<word>{_WORDS_LONGEST_FIRST})\b",
     re.IGNORECASE)
+_SPOKEN_NUMBER = (rf"(?:{_UNIT}und)?(?:{'|'.join(_TENS)})|eins|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|"
+                  r"zwölf|dreizehn|vierzehn|fünfzehn|sechzehn|siebzehn|achtzehn|neunzehn")
+_LEAD_NUMBER_WORD = re.compile(
+    r"(?P<lead>\b(?:sind\s+wir\s+bei|wir\s+sind\s+bei|weiter\s+mit|komme\s+zu|kommen\s+zu|^dann))\s+"
+    rf"(?P<n>{_SPOKEN_NUMBER})(?:\s+(?P<letter>[a-e])\b)?(?=\s+\w)", re.IGNORECASE)
 _ITEM_NUMBER_WORD = re.compile(rf"\b(?P<item>{_ITEM_WORD})\s+(?P<n>(?:{_UNIT}und)?(?:{'|'.join(_TENS)})|"
                                r"eins|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|dreizehn|vierzehn|"
                                r"fünfzehn|sechzehn|siebzehn|achtzehn|neunzehn)(?:\s+(?P<letter>[a-e])\b)?",
@@ -81,10 +107,41 @@ def digits(text: str) -> str:
     return _NUMBER_WORD.sub(repl, text)
 
 
+def find_call(sentence: str) -> tuple[str, re.Match[str] | None]:
+    """The call of an agenda item in a chair's sentence: (the text the match refers to, the match) — the whole
+    sentence, or the clause where the call begins ("Tagesordnungspunkt 10 ist abgesetzt, damit sind wir bei
+    Punkt 11, …")."""
+    call = _CALL.search(sentence)
+    if call:
+        return sentence, call
+    mid = _CALL_MID.search(sentence)  # speech recognition runs clauses together: "… dann sind wir bei neun …"
+    if mid and not _REPORTED.search(sentence[mid.start():]):
+        return sentence, mid
+    starts = [0] + [m.end() for m in re.finditer(r"[,;:]\s+|\s+[–-]\s+", sentence)]
+    for start in starts:
+        part = sentence[start:]
+        found = _CALL_LEAD.match(part) or _CALL_BARE.match(part)
+        if not found or _NOT_A_CALL.search(part):
+            continue
+        if start == 0 and not _REPORTED.search(sentence):
+            return part, found
+        # In the middle of a sentence only a call that says so: "…, damit sind wir bei Punkt 11"; not the
+        # content of a motion ("hat beantragt, die Zusatzpunkte 7, 8 und 9 abzusetzen").
+        if (start > 0 and _SPOKEN_LEAD.search(found.group(0)) and not _REPORTED.search(part[:found.end() + 80])
+                and not re.search(r"beantrag|vorgeschlagen|schlage\s+vor|Antrag\s+auf", sentence[:start],
+                                  re.IGNORECASE)):
+            return part, found
+    return sentence, None
+
+
 def item_digits(text: str) -> str:
-    """Item numbers spoken as words ("top drei a") as digits ("top 3a"); nothing else changes."""
-    return _ITEM_NUMBER_WORD.sub(lambda m: f"{m.group('item')} {digits(m.group('n'))}{(m.group('letter') or '')}",
+    """Item numbers spoken as words ("top drei a") as digits ("top 3a"), also after a lead ("wir sind bei neun",
+    "dann vier b"), and "Tagesordnungspunkt 8 Punkt 1" as "8.1"; nothing else changes."""
+    text = _ITEM_NUMBER_WORD.sub(lambda m: f"{m.group('item')} {digits(m.group('n'))}{(m.group('letter') or '')}",
                                  text)
+    text = _LEAD_NUMBER_WORD.sub(lambda m: f"{m.group('lead')} {digits(m.group('n'))}{(m.group('letter') or '')}",
+                                 text)
+    return re.sub(r"\b(\d{1,2})\s+Punkt\s+(\d{1,2})\b", r"\1.\2", text)
 
 
 _CALL_UNNUMBERED = re.compile(
@@ -103,11 +160,11 @@ _NOT_AGENDA = re.compile(r"\b(?:Frage|Fragen|Geschäftsbereich)\s+\d", re.IGNORE
 
 _OUTCOME = re.compile(r"\b(angenommen|abgelehnt|überwiesen|verwiesen|zurückverwiesen|zurückgezogen|vertagt|"
                       r"abgesetzt|genehmigt|gewählt|erteilt|empfohlen|zugestimmt|bestätigt|entlastet|festgestellt|"
-                      r"vereinbart)\b", re.IGNORECASE)
+                      r"vereinbart|bewilligt|gefasst)\b", re.IGNORECASE)
 # Outcome words that state an adoption: minutes approved, a person elected, consent (Einvernehmen) given, a
 # committee's recommendation made.
 _ADOPTED_WORDS = {"genehmigt", "gewählt", "erteilt", "empfohlen", "zugestimmt", "bestätigt", "entlastet",
-                  "festgestellt", "vereinbart"}
+                  "festgestellt", "vereinbart", "bewilligt", "gefasst"}
 _ADOPTED_STATEMENT = re.compile(r"\b(?:ist|sind|wurde|wurden|gilt|gelten|hat|haben)\b", re.IGNORECASE)
 _WHO_ASKS = re.compile(r"\bwer\b(?:\s+\S+){0,5}\s*$", re.IGNORECASE)
 _NEGATED = re.compile(r"\bnicht\s+(?:[\wäöüß.,]+\s+){0,2}$", re.IGNORECASE)
@@ -132,11 +189,16 @@ _EARLIER = re.compile(r"\b(?:am\s+\d+|im\s+(?:Januar|Februar|März|April|Mai|Jun
 # The chair's summary of several results is no result of its own.
 _SUMMARY = re.compile(r"^(?:(?:Noch\s+)?(?:einmal\s+)?(?:kurz\s+)?zusammengefasst|Zusammenfassend|Ich\s+fasse\s+"
                       r"(?:noch\s+einmal\s+|kurz\s+)?zusammen|Zur\s+Übersicht|Im\s+Überblick)\b", re.IGNORECASE)
+_SUMMARY_INNER = re.compile(r"\b(?:kurz\s+)?zusammengefasst\b[^:.]{0,40}:|\bfasse\b[^:.]{0,50}\bzusammen\s*:|"
+                            r"\b(?:ein\s+)?(?:kurzer\s+)?Überblick\b[^:.]{0,40}:", re.IGNORECASE)
 _NOT_A_RESULT = re.compile(r"\b(?:wenn|falls|sofern|ob|soll|sollen|sollte|kann|können|muss|müssen|werden\s+muss|"
                            r"angenommen\s+werden|bitte|beantragt|wünscht|möchte|darf|dürfen|sei|wäre)\b",
                            re.IGNORECASE)
 _AFTER_NOT_RESULT = re.compile(r"^\s*(?:werden|wird|worden\s+sei|zu\s+werden)\b", re.IGNORECASE)
-_PAST_REPORT = re.compile(r"\bwar(?:en)?\b.*\bworden\b|\bhatten?\b.*\bbeschlossen\b", re.IGNORECASE)
+_PAST_REPORT = re.compile(r"\bwar(?:en)?\b.*\bworden\b|\bhatten?\b.*\b(?:beschlossen|angenommen|abgelehnt|"
+                          r"empfohlen|genehmigt|gewählt|zugestimmt|bewilligt)\b", re.IGNORECASE)
+_REFERENCE = re.compile(r"\b(?:das\s+hatten\s+wir|wie\s+(?:eingangs|am\s+Anfang|vorhin|bereits|schon)\s+"
+                        r"(?:beschlossen|besprochen|gesagt|festgestellt))\b", re.IGNORECASE)
 # Decisions by consent or stated without "angenommen"/"abgelehnt": (pattern, outcome or None = from context).
 _CONSENT: list[tuple[re.Pattern[str], str | None, bool]] = [  # (pattern, outcome, is a bare reply)
     (re.compile(r"^(?:[—–-]\s*)?Das\s+ist\s+(?:offenbar\s+|offensichtlich\s+|also\s+)?der\s+Fall\b", re.I), None, True),
@@ -160,11 +222,13 @@ _BARE_UNANIMOUS = re.compile(r"^(?:danke\s*,?\s*|gut\s*,?\s*|ja\s*,?\s*)?(?:das\
                              re.IGNORECASE)
 _VOTE_CALL = re.compile(r"\bwer\s+(?:ist|stimmt|erteilt|möchte|dem|der|die|das|für)\b|Handzeichen|Gegenstimme|"
                         r"Gegenprobe|Enthaltung|Stimmenthaltung|Wer\s+ist\s+dafür", re.IGNORECASE)
-_CONSENT_QUESTION = re.compile(r"(?:Widerspruch|Einw[äa]nd|Einwendung|Bedenken|Gegenrede|einverstanden)[^?]*\?\s*$",
+_CONSENT_QUESTION = re.compile(r"(?:Widerspr|Einw[äa]nd|Einwendung|Bedenken|Gegenrede|einverstanden)[^?]*\?\s*$",
                                re.IGNORECASE)
 # "Gibt es Widerspruch gegen eine offene Wahl?": without objection the election is open; nothing is decided yet.
 _OPEN_VOTE = re.compile(r"offene[rn]?\s+(?:Wahl|Abstimmung)|offen\s+(?:wählen|abstimmen)|per\s+Handzeichen\s+"
                         r"(?:wählen|abstimmen)|(?:Wahl|wählen)\s+per\s+Handzeichen", re.IGNORECASE)
+_CONSENT_INNER = re.compile(r",\s*(?:und\s+)?ich\s+sehe\s+(?:keinen\s+Widerspruch|keine\s+Einwände|Einvernehmen)\b",
+                            re.IGNORECASE)
 _CONSENT_REPLY = re.compile(r"^(?:[—–-]\s*)?(?:Das\s+sehe\s+ich\s+nicht|Das\s+ist\s+nicht\s+der\s+Fall|"
                             r"Ich\s+sehe\s+(?:keinen|keine|niemanden)\b|Keine[rs]?\b|Niemand\b|Nein\b|Sehe\s+ich\s+"
                             r"nicht)", re.IGNORECASE)
@@ -269,8 +333,9 @@ _JOINT = re.compile(r"\s*(?:,|und|sowie|bis|–|-)\s*(?:den\s+|die\s+)?(?P<word>
 
 def called_numbers(sentence: str, call: re.Match[str]) -> list[str]:
     """All items one call names: "Punkte 3 und 4", "Zusatzpunkte 7 bis 9 sowie den Tagesordnungspunkt 30"."""
-    word = call.group("word")
-    numbers = [normalise_number(word, call.group("number"))]
+    groups = call.groupdict()
+    word = groups.get("word") or groups.get("word2") or ""
+    numbers = [normalise_number(word, groups.get("number") or groups.get("number2") or "")]
     position = call.end()
     while True:
         more = _JOINT.match(sentence, position)
@@ -297,11 +362,15 @@ def _words(text: str) -> set[str]:
 def consent_outcome(sentence: str, context: str) -> tuple[str, bool] | None:
     """(outcome, bare reply) when the sentence states a decision by consent or without the words
     angenommen/abgelehnt; the outcome of a bare consent follows from what was proposed."""
-    consent: list[tuple[re.Pattern[str], str | None, bool]] = [(_CONSENT_STATED, None, True)]
+    consent: list[tuple[re.Pattern[str], str | None, bool]] = [(_CONSENT_STATED, None, True),
+                                                                (_CONSENT_INNER, None, True)]
     if _CONSENT_QUESTION.search(context) and not _OPEN_VOTE.search(context):
         consent.append((_CONSENT_REPLY, None, True))
     for pattern, outcome, bare in _CONSENT + consent:
         if pattern.search(sentence):
+            if outcome is None and re.search(r"\bTagesordnung\b[^.]{0,80}\b(?:fest|beschlossen|genehmigt|so)\b",
+                                             sentence, re.IGNORECASE):
+                outcome = "angenommen"  # "Dann stelle ich die Tagesordnung in der geänderten Fassung fest, …"
             if outcome is None:
                 around = f"{context} {sentence}"
                 outcome = ("abgesetzt" if _CONTEXT_REMOVED.search(around)
@@ -310,17 +379,35 @@ def consent_outcome(sentence: str, context: str) -> tuple[str, bool] | None:
     return None
 
 
+_NOBODY_ELECTED = re.compile(r"\bgewählt\s+ist\s+(?:damit\s+|somit\s+|also\s+)?niemand\b|\bniemand\s+(?:ist\s+)?"
+                             r"(?:damit\s+)?gewählt\b|\bkein(?:e|er)?\s+(?:der\s+\w+\s+)?(?:ist\s+)?gewählt\b",
+                             re.IGNORECASE)
+# Closing the debate or the list of speakers by decision ("Das ist die Mehrheit. Die Aussprache ist damit beendet.")
+_DEBATE = r"(?:Aussprache|Debatte|Rednerliste|Redeliste)"
+_DEBATE_CLOSED = re.compile(rf"\b{_DEBATE}\s+ist\s+(?:damit\s+|also\s+|somit\s+)?(?:beendet|geschlossen)\b|"
+                            rf"\bist\s+(?:damit\s+|also\s+|somit\s+)?(?:die|der)\s+{_DEBATE}\s+(?:damit\s+)?"
+                            r"(?:beendet|geschlossen)\b", re.IGNORECASE)
+_DECISION_CONTEXT = re.compile(r"\bMehrheit\b|einstimmig|Widerspr|\bNein\b|Gegenprobe|Handzeichen|Einw[äa]nd",
+                               re.IGNORECASE)
+
+
 def result_outcome(sentence: str, context: str = "", following: str = "") -> str | None:
     """The outcome a chair's sentence states, or None when it states none (a proposal, a question, a
     condition, a member's request, a report of an earlier decision, a summary). ``following`` (the chair's
     next sentence) may say where a decided referral goes ("Der Antrag geht in den Bauausschuss")."""
-    if sentence.rstrip().endswith("?") or _SUMMARY.search(sentence):
+    if sentence.rstrip().endswith("?") or _SUMMARY.search(sentence) or _SUMMARY_INNER.search(sentence[:120]):
         return None
+    if _NOBODY_ELECTED.search(sentence):
+        return "unentschieden"  # a tied ballot: nobody elected
+    if _DEBATE_CLOSED.search(sentence):
+        return "angenommen" if _DECISION_CONTEXT.search(context[-160:]) else None
     decided = _DECIDED.search(sentence)
     if _SO_DECIDED.search(sentence) or (decided is not None and not _PAST_REPORT.search(sentence)
                                         and not (decided is not None and _EARLIER.search(sentence[:decided.end()]))
                                         and not _NOT_A_RESULT.search(sentence[:decided.start()])):
         around = f"{context} {sentence} {following}"
+        if decided is not None and re.search(r"\bnoch\s+nicht\b", sentence[:decided.end()], re.IGNORECASE):
+            return None  # "der Kreistag hat die Satzung noch nicht beschlossen": a state
         if decided is not None and _NEGATED.search(sentence[:decided.end()].rsplit("beschlossen", 1)[0]):
             return "abgelehnt"
         if re.search(r"\bVertagung\b", sentence, re.IGNORECASE):
@@ -345,10 +432,19 @@ def result_outcome(sentence: str, context: str = "", following: str = "") -> str
     word = match.group(1).lower()
     if word == "festgestellt" and not (_MAJORITY.search(sentence) or re.search(r"\d|Stimmen", digits(sentence))):
         return None  # "Die Beschlussfähigkeit ist festgestellt" is a finding; "einstimmig festgestellt" a decision
-    if word == "bestätigt" and not re.search(r"Niederschrift|Protokoll", sentence, re.IGNORECASE):
+    if word == "bestätigt" and not re.search(r"Niederschrift|Protokoll|Tagesordnung", sentence, re.IGNORECASE):
         return None  # "das hat auch diese Debatte bestätigt"
     if word == "vereinbart" and not re.search(r"\bso\s+vereinbart", sentence, re.IGNORECASE):
         return None  # "Für die Aussprache wurde eine Dauer von 68 Minuten vereinbart" (an announcement)
+    if word == "gefasst" and not re.search(r"beschl(?:u|ü)ss", sentence, re.IGNORECASE):
+        return None  # only "der Beschluss ist gefasst"
+    if word in ("empfohlen", "bewilligt", "gefasst") and not re.search(r"\b(?:ist|sind|wird|wurde|wurden)\b", before,
+                                                                         re.IGNORECASE):
+        return None  # "der Werkausschuss hat … empfohlen", "Der Bund hat … bewilligt": another body acted
+    if re.search(r"\b(?:hat|hatte|haben|hatten)\b", before, re.IGNORECASE) and _EARLIER.search(sentence):
+        return None  # "Das Mobilitätsreferat hat den Antrag im Herbst abgelehnt"
+    if re.search(r"\bnoch\s+nicht\s*$", before, re.IGNORECASE) or _REFERENCE.search(sentence):
+        return None  # a state or a reference, no result: "noch nicht beschlossen", "das hatten wir am Anfang"
     if word in _ADOPTED_WORDS and (_EARLIER.search(sentence) or not _ADOPTED_STATEMENT.search(before)):
         return None  # "wurde bereits im März genehmigt", "Dann wird geheim gewählt"
     if _WHO_ASKS.search(before):
@@ -473,14 +569,24 @@ def extract(transcript: Transcript) -> Structure:
                 sentences = sentences[1:]
             pending_title = None
         last_bare = None
-        # (holder, vote, position): a reply ("Das ist der Fall") that a result later in the segment absorbs, or
-        # a stated consent ("Ich sehe keinen Widerspruch") that only a result right after it absorbs
-        bare_in_segment: list[tuple[list[Vote], Vote, int | None]] = []
+        # Weak decisions of this segment, absorbed by a decision stated right after them (within two sentences):
+        # (holder, vote, position, absorbed by any later result of the segment). A reply ("Das ist der Fall")
+        # is absorbed by any later result (it shaped the motion then voted on); a stated consent ("Ich sehe keinen
+        # Widerspruch") or a bare "Einstimmig." only by what follows at once.
+        bare_in_segment: list[tuple[list[Vote], Vote, int, bool]] = []
+
+        def absorb(position: int, by_result: bool) -> None:
+            nonlocal bare_in_segment
+            for holder, earlier, at, anywhere in bare_in_segment:
+                if earlier in holder and (position - at <= 2 or (anywhere and by_result)):
+                    holder.remove(earlier)
+            bare_in_segment = [b for b in bare_in_segment if b[1] in b[0]]
+
         consent_in_segment: Vote | None = None
         for position, original in enumerate(sentences):
             following = sentences[position + 1] if position + 1 < len(sentences) else ""
             sentence = item_digits(original)  # "top drei a" → "top 3a" (speech recognition)
-            call = _CALL.search(sentence) or (None if _REPORTED.search(sentence) else _CALL_LEAD.match(sentence))
+            sentence, call = find_call(sentence)
             if call and not _NOT_AGENDA.search(sentence):
                 numbers = called_numbers(sentence, call)
                 known = {i.number for i in items}
@@ -524,35 +630,33 @@ def extract(transcript: Transcript) -> Structure:
                 vote = _vote(sentence, context, consent[0], segment.ref())
                 if consent[1] and context and context[-1].rstrip().endswith("?"):
                     vote.text = f"{context[-1]} – {sentence}"  # the question put and the house's answer
-                if not consent[1]:
-                    # A consent stated in words ("Dann ist TOP 11 von der Tagesordnung abgesetzt") after a bare
-                    # "Das ist nicht der Fall" is the one decision.
-                    for holder, earlier, at in bare_in_segment:
-                        if earlier in holder and (at is None or position - at <= 2):
-                            holder.remove(earlier)
-                    bare_in_segment = []
+                # A consent stated in words ("Dann ist TOP 11 von der Tagesordnung abgesetzt", "Ich sehe
+                # Einvernehmen, damit ist die Resolution so beschlossen") after "Das ist nicht der Fall" is the one
+                # decision.
+                absorb(position, by_result=not consent[1])
                 record(vote)
                 consent_in_segment = vote
                 if consent[1]:
-                    bare_in_segment.append((items[-1].votes if items else unassigned, vote,
-                                            position if _CONSENT_STATED.search(sentence) else None))
+                    bare_in_segment.append((items[-1].votes if items else unassigned, vote, position,
+                                            not (_CONSENT_STATED.search(sentence) or _CONSENT_INNER.search(sentence))))
             else:
                 outcome = result_outcome(sentence, " ".join(context[-3:]), following)
+                bare_unanimous = False
                 if outcome is None and _BARE_UNANIMOUS.search(sentence) and _VOTE_CALL.search(
                         " ".join(context[-4:])):
-                    outcome = "angenommen"  # "Gegenstimmen? – Keine. Einstimmig."
+                    outcome, bare_unanimous = "angenommen", True  # "Gegenstimmen? – Keine. Einstimmig."
                 if outcome is not None and following.rstrip().endswith("?") and re.search(
                         r"\b(?:wird|werden|soll|sollen)\b", sentence, re.IGNORECASE):
                     outcome = None  # "TOP 11 wird abgesetzt. Gibt es Widerspruch?": a proposal
                 if outcome is not None:
                     # A bare consent followed by a formal vote in the same breath only settled the wording of
                     # the motion then voted on: the vote is the decision.
-                    for holder, earlier, at in bare_in_segment:
-                        if earlier in holder and (at is None or position - at <= 2):
-                            holder.remove(earlier)
-                    bare_in_segment = []
-                    record(_vote(sentence, context, outcome, segment.ref()))
+                    absorb(position, by_result=True)
+                    vote = _vote(sentence, context, outcome, segment.ref())
+                    record(vote)
+                    if bare_unanimous:  # "Das ist einstimmig. Der Zuschuss … ist beschlossen.": one decision
+                        bare_in_segment.append((items[-1].votes if items else unassigned, vote, position, False))
             context.append(sentence)
         if bare_in_segment:
-            last_bare = bare_in_segment[-1][:2]
+            last_bare = (bare_in_segment[-1][0], bare_in_segment[-1][1])
     return Structure(items, unassigned)

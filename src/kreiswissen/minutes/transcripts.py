@@ -12,8 +12,9 @@ Decisions worth knowing:
 - Subtitles: consecutive cues of the same named speaker are merged when the pause between them is at most
   ``MERGE_GAP_S`` (first start, last end), because caption tools cut one sentence into many two-line cues; a longer
   pause, or a segment reaching ``MERGE_MAX_S``, starts a new segment so that times stay precise. Cues without a
-  speaker are never merged, and a cue without a label does not inherit the previous speaker (captions carry no such
-  convention reliably). ``merge=False`` keeps one segment per cue.
+  speaker are never merged. Live subtitles name the speaker only when it changes: a cue without a label that
+  follows a labelled one within ``INHERIT_GAP_S`` continues that speaker's turn (a longer pause leaves it
+  unattributed). ``merge=False`` keeps one segment per cue.
 - "Name: text" is only a speaker label when the part before the colon is plausibly a name: short, starting with
   an uppercase letter, capitalised words with name particles ("von", "de"), titles ("Dr."), optionally a party in
   parentheses and/or a role ("Präsident …", "…, Bundeskanzlerin"). "Es gilt Folgendes: …" or "Erstens: …" are not
@@ -268,6 +269,8 @@ _NOT_NAMES = _words(
     Wortmeldungen Zitat Text Kommentar Summe Gesamt Kosten Punkt Regel Problem Lösung Vorschlag Empfehlung
     Bemerkung Bemerkungen Nachtrag Ergänzung Korrektur Tipp Merke Fakt Sachstand Sachverhalt Hintergrund Anlass
     Zweck Gegenstand Verfahren Verteiler Dauer Uhr Tel Telefon Fax Mail Email Web Adresse Anschrift Wahlergebnis
+    Sitzungstag Sitzungsort Sitzungsdatum Sitzungsbeginn Sitzungsende Schriftführung Schriftführer Schriftführerin
+    Protokollführer Protokollführerin Zuhörer Zuhörerinnen Zuhörende Presse Gast Von Unterbrechung Wahlperiode
     Wahl Feststellung Mitteilung Mitteilungen Bekanntgabe Bericht Sonstiges Verschiedenes Anfragen Anfrage
     Eröffnung Genehmigung Öffentlich Nichtöffentlich Teil Gut Danke Bitte Okay Ok Richtig Genau Hallo Nachfrage
     Zusatzfrage Hinzu Weiter Weiterhin Außerdem Insgesamt Zudem Allerdings Trotzdem Dennoch Jedoch Kurz Klar"""
@@ -522,6 +525,21 @@ def _punctuated(drafts: list[_Draft]) -> bool:
     return sum(1 for t in speech if re.search(r"[.!?]\s*$", t)) >= 0.2 * len(speech)
 
 
+INHERIT_GAP_S = 3.0
+
+
+def _inherit_speakers(drafts: list[_Draft]) -> None:
+    """Unlabelled speech cues right after a labelled one continue its speaker (labels only on change)."""
+    previous: _Draft | None = None
+    for draft in drafts:
+        if (draft.kind == "speech" and draft.speaker is None and previous is not None and previous.speaker
+                and previous.end_s is not None and draft.start_s is not None
+                and draft.start_s - previous.end_s <= INHERIT_GAP_S):
+            draft.speaker = previous.speaker
+        if draft.kind == "speech":
+            previous = draft
+
+
 def _merge_cues(drafts: list[_Draft], gap: float) -> list[_Draft]:
     if not _punctuated(drafts):
         return drafts
@@ -586,6 +604,7 @@ def parse_vtt(text: str, *, source: str = "transcript.vtt", merge: bool = True) 
         if times is None:
             continue
         _cue_drafts(builder, "\n".join(block[timing_at + 1 :]), first + timing_at, *times)
+    _inherit_speakers(builder.drafts)
     if merge:
         builder.drafts = _merge_cues(builder.drafts, MERGE_GAP_S)
     metadata: dict[str, Any] = {}
@@ -611,6 +630,7 @@ def parse_srt(text: str, *, source: str = "transcript.srt", merge: bool = True) 
         times = _timing(lines[at])
         assert times is not None
         _cue_drafts(builder, "\n".join(lines[at + 1 : stop]), at + 1, *times)
+    _inherit_speakers(builder.drafts)
     if merge:
         builder.drafts = _merge_cues(builder.drafts, MERGE_GAP_S)
     return _transcript(builder, source, "srt")
