@@ -11,8 +11,9 @@ Label sets (details: src/kreiswissen/minutes/data/README.md and tests/fixtures/t
   47 agenda items, 38 votes; the municipal rules were written against it.
 - kommunal B: 4 further sessions by the same author, written blind; its first run is in docs/minutes.md, the
   rules were then corrected on its errors, so it is development data now.
-- kommunal C (blind): 6 sessions by another author (WebVTT, SRT, text, DOCX), never looked at while writing
-  rules — the figure that says how the rules generalise.
+- kommunal C and D: 6 sessions each by two further authors (WebVTT, SRT, text, DOCX), written blind; their
+  first runs (the figures that say how the rules generalise) are in docs/minutes.md; the rules were corrected on
+  their errors afterwards, so they are development data now too.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from kreiswissen.minutes.evaluation import (  # noqa: E402
     DEFAULT_LABELS,
     HELDOUT_LABELS,
     KOMMUNAL_BLIND_LABELS,
+    KOMMUNAL_D_LABELS,
     KOMMUNAL_DEV_LABELS,
     KOMMUNAL_HELDOUT_LABELS,
     evaluate_directory,
@@ -53,8 +55,10 @@ def main() -> int:
             ("kommunal A (development)", KOMMUNAL_DEV_LABELS, args.kommunal_dir / "kommunal", ("*",)),
             ("kommunal B (first blind set, since used for development)", KOMMUNAL_HELDOUT_LABELS,
              args.kommunal_dir / "kommunal", ("*",))]
-    if (ROOT / "src" / "kreiswissen" / "minutes" / "data" / KOMMUNAL_BLIND_LABELS).is_file():
-        sets.append(("kommunal C (blind)", KOMMUNAL_BLIND_LABELS, args.kommunal_dir / "kommunal2", ("*",)))
+    sets += [("kommunal C (second blind set, since used for development)", KOMMUNAL_BLIND_LABELS,
+              args.kommunal_dir / "kommunal2", ("*",)),
+             ("kommunal D (third blind set, since used for development)", KOMMUNAL_D_LABELS,
+              args.kommunal_dir / "kommunal3", ("*",))]
     worst = 1.0
     for title, labels, directory, suffixes in sets:
         for suffix in suffixes:

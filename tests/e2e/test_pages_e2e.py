@@ -432,7 +432,7 @@ def test_minutes_upload_review_beside_the_transcript_and_delete(page: Any, live_
     assert_accessible(page)
     save_screenshot(page, "niederschriften", full_page=False)
     row.get_by_role("link").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Niederschrift – kreistag-12.txt")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Kreistag Musterkreis – 12. Sitzung")  # its first line
     expect(page.get_by_role("heading", name="TOP 2: Verkauf eines Grundstücks nichtöffentlich")).to_be_visible()
     vote = page.locator(".abstimmung").first
     expect(vote.locator("blockquote")).to_have_text(MINUTES_VOTE)

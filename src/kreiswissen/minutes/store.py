@@ -346,6 +346,10 @@ class MinutesStore:
         agenda_name = agenda.name if isinstance(agenda, Path) else ("OParl" if meeting else None)
         entries = read_agenda(agenda) if isinstance(agenda, Path) else agenda
         transcript = self.transcript(input_path, progress)
+        if entries:  # the invitation's agenda also finds items the chair calls by their title only
+            from kreiswissen.minutes.model import AgendaHeading
+
+            transcript.agenda += [AgendaHeading(e.number, e.title, e.public) for e in entries]
         minutes = build_draft(transcript, extract(transcript))
         if source_name:
             minutes.source = source_name
