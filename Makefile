@@ -7,7 +7,7 @@ DATASET ?= xquad_de
 DATA_DIR ?= ../shared/data
 DEMO_PORT ?= 8080
 
-.PHONY: install demo test lint bench-retrieval bench-latency bench-ingest bench-questions bench-pii bench-answers bench-load bench-minutes clean
+.PHONY: install demo test lint bench-retrieval bench-latency bench-ingest bench-questions bench-pii bench-answers bench-load bench-minutes bench-routing clean
 
 # axe-core (npm, exactly as locked) for the browser tests' accessibility checks; Playwright drives Debian's chromium.
 AXE    := tests/e2e/node_modules/axe-core/axe.min.js
@@ -57,6 +57,9 @@ bench-answers: install
 
 bench-minutes: install
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/minutes.py
+
+bench-routing: install
+	HF_HUB_OFFLINE=1 $(PY) benchmarks/routing.py
 
 bench-load: install
 	HF_HUB_OFFLINE=1 $(PY) benchmarks/load.py

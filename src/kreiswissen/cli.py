@@ -25,6 +25,7 @@ from rich.table import Table
 
 from kreiswissen import __version__
 from kreiswissen.answer.extractive import AI_LABEL
+from kreiswissen.cli_cases import cases_app
 from kreiswissen.cli_conversations import conversations_app
 from kreiswissen.cli_minutes import minutes_app
 from kreiswissen.cli_oparl import oparl_app
@@ -761,6 +762,7 @@ def dsgvo_erase(
 app.add_typer(conversations_app, name="conversations")
 app.add_typer(oparl_app, name="oparl")
 app.add_typer(minutes_app, name="minutes")
+app.add_typer(cases_app, name="cases")
 
 eval_app = typer.Typer(help="Qualität messen (vor einem Modellwechsel oder Rollout).", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")

@@ -13,6 +13,7 @@ from kreiswissen.minutes.evaluation import (
     KOMMUNAL_BLIND_LABELS,
     KOMMUNAL_D_LABELS,
     KOMMUNAL_DEV_LABELS,
+    KOMMUNAL_E_LABELS,
     KOMMUNAL_HELDOUT_LABELS,
     evaluate_directory,
     format_table,
@@ -32,6 +33,9 @@ SETS = [
     # municipal sessions as WebVTT, SRT, text and DOCX, typed and from speech recognition (synthetic, see READMEs)
     (KOMMUNAL_DEV_LABELS, "kommunal", "*", 0.9), (KOMMUNAL_HELDOUT_LABELS, "kommunal", "*", 0.9),
     (KOMMUNAL_BLIND_LABELS, "kommunal2", "*", 0.9), (KOMMUNAL_D_LABELS, "kommunal3", "*", 0.85),
+    # the blind set E (never looked at while writing rules): agenda recall 0.69, vote recall 0.61 — far from the
+    # target; the floor only guards against getting worse
+    (KOMMUNAL_E_LABELS, "kommunal4", "*", 0.6),
 ]
 
 

@@ -428,6 +428,7 @@ KOMMUNAL_DEV_LABELS = "labels_kommunal_dev.json"
 KOMMUNAL_HELDOUT_LABELS = "labels_kommunal_heldout.json"
 KOMMUNAL_BLIND_LABELS = "labels_kommunal_blind.json"
 KOMMUNAL_D_LABELS = "labels_kommunal_d.json"
+KOMMUNAL_E_LABELS = "labels_kommunal_e.json"
 TRANSCRIPT_SUFFIXES = (".txt", ".vtt", ".srt", ".docx", ".xml")
 
 

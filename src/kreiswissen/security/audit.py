@@ -37,7 +37,7 @@ EVENTS = frozenset({
     "user.enable", "group.add", "group.remove", "token.create", "token.revoke", "audit.view", "audit.export",
     "audit.expire", "dsgvo.export", "dsgvo.erase", "summarize", "conversation.delete", "conversation.expire", "logout",
     "feedback", "job.create", "settings.view", "usage.export", "minutes.create", "minutes.edit", "minutes.approve",
-    "minutes.export", "minutes.summarize", "minutes.delete",
+    "minutes.export", "minutes.summarize", "minutes.delete", "cases.catalogue", "cases.route",
 })
 
 
