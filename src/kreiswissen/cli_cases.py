@@ -84,7 +84,9 @@ def route_command(
     with runtime() as rt:
         principal = principal_for(None, None, rt)
         catalogue = load_stored(rt.db, principal)
-        routing = Router(catalogue, rt.embedder).route(request)
+        from kreiswissen.cases.router import cached_vectors
+
+        routing = Router(catalogue, rt.embedder, cached_vectors(rt, principal)).route(request)
         result = routing.to_json(catalogue)
         rt.audit.record(principal.name, "cases.route", {"service": result["service"],
                                                         "confidence": result["confidence"],

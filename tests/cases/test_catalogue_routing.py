@@ -103,3 +103,29 @@ def test_cli_import_list_and_route_json(rt: Runtime) -> None:
     both = run("route", "x", "--file", "y")
     assert both.returncode != 0 and "TEXT oder mit --file" in both.stderr
     assert shutil.which(sys.executable)
+
+
+def test_profile_vectors_come_from_the_embedding_cache_the_second_time(rt: Runtime, catalogue) -> None:  # type: ignore[no-untyped-def]
+    import numpy as np
+
+    from kreiswissen.cases.router import cached_vectors
+
+    operator = Principal.local_operator()
+    first = Router(catalogue, rt.embedder, cached_vectors(rt, operator))
+    calls: list[int] = []
+
+    class Counting:  # the real embedder, counting what it is asked to embed
+        model_id = rt.embedder.model_id
+
+        def embed_passages(self, texts: list[str]):  # type: ignore[no-untyped-def]
+            calls.append(len(texts))
+            return rt.embedder.embed_passages(texts)
+
+        def embed_query(self, text: str):  # type: ignore[no-untyped-def]
+            return rt.embedder.embed_query(text)
+
+    counting_rt = Runtime(settings=rt.settings, db=rt.db)
+    counting_rt.__dict__["embedder"] = Counting()
+    second = Router(catalogue, counting_rt.embedder, cached_vectors(counting_rt, operator))  # type: ignore[arg-type]
+    assert calls == [] and np.allclose(first._vectors, second._vectors, atol=1e-3)
+    assert second.route("Sperrmüll anmelden, bitte").best.service.id == "sperrmuell"  # type: ignore[union-attr]

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -86,8 +87,26 @@ def _profile(service: Service) -> str:
     return ". ".join(p for p in (service.name, ", ".join(service.synonyms), service.group, service.description) if p)
 
 
+PassageVectors = Callable[[list[str]], Any]  # texts → one vector per text (e.g. through the embedding cache)
+
+
+def cached_vectors(rt: Any, principal: Any) -> PassageVectors:
+    """Profile vectors through the store's embedding cache (by text hash, no text stored), so a command does
+    not embed the whole catalogue again each time it routes."""
+    from kreiswissen.db import documents as store
+
+    def vectors(texts: list[str]) -> Any:
+        found, fresh = rt.ingestor.embed_cached(texts, principal)
+        if fresh:
+            with rt.db.transaction(principal) as conn:
+                store.store_embeddings(conn, rt.embedder.model_id, fresh)
+        return np.asarray(found)
+
+    return vectors
+
+
 class Router:
-    def __init__(self, catalogue: Catalogue, embedder: Embedder) -> None:
+    def __init__(self, catalogue: Catalogue, embedder: Embedder, passage_vectors: PassageVectors | None = None) -> None:
         if not catalogue.services:
             from kreiswissen.errors import InputError
 
@@ -110,7 +129,8 @@ class Router:
             df.update(t.keys())
         n = len(self.services)
         self._idf = {term: math.log(1 + (n - d + 0.5) / (d + 0.5)) for term, d in df.items()}
-        self._vectors = np.asarray(embedder.embed_passages([_profile(s) for s in self.services]))
+        profiles = [_profile(s) for s in self.services]
+        self._vectors = np.asarray(passage_vectors(profiles) if passage_vectors else embedder.embed_passages(profiles))
 
     # -- scores ---------------------------------------------------------------------------------------------
     def _lexical(self, text: str) -> np.ndarray:
