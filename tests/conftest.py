@@ -112,7 +112,8 @@ def rt(_work_rt: Runtime) -> Runtime:
         admin.execute("UPDATE corpus_stats SET n_chunks = 0, total_terms = 0")
         admin.execute("TRUNCATE users, user_groups, api_tokens, audit_log, audit_checkpoints, conversations, "
                       "web_sessions, rate_limits, feedback, ingest_jobs, eval_runs, oparl_sync, oparl_objects, "
-                      "minutes, minutes_events, services, service_units, catalogue_meta "
+                      "minutes, minutes_events, services, service_units, catalogue_meta, cases, case_events, "
+                      "case_import_failures, text_blocks "
                       "CASCADE")
         admin.execute("DELETE FROM groups WHERE name <> 'alle'")
         admin.execute("UPDATE audit_head SET last_id = 0, last_hash = repeat('0', 64)")

@@ -163,6 +163,10 @@ class Settings(BaseSettings):
     # Start a job worker (uploads) inside each web process; off when separate `kreiswissen worker` run.
     web_worker: bool = True
 
+    # Standard cases (issue 7): the group that sees every incoming request (besides the responsible unit's
+    # group, which is the unit's id in the catalogue), and the signature line of reply drafts.
+    cases_intake_group: str = "poststelle"
+
 
     @classmethod
     def settings_customise_sources(

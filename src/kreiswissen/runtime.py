@@ -17,6 +17,7 @@ from kreiswissen.answer.extractive import Answer, ExtractiveAnswerer
 from kreiswissen.answer.followup import standalone_question
 from kreiswissen.answer.generated import GroundedAnswerer
 from kreiswissen.answer.summarize import Summarizer, Summary
+from kreiswissen.cases.service import CaseService
 from kreiswissen.config import Settings, get_settings
 from kreiswissen.db.database import Database
 from kreiswissen.db.migrate import ensure_vector_index
@@ -89,6 +90,11 @@ class Runtime:
     def minutes(self) -> MinutesStore:
         """Stored Niederschriften; approval ingests through ``ingest`` below, as the approving principal."""
         return MinutesStore(self.db, self.settings, self.ingest, self.audit)
+
+    @cached_property
+    def cases(self) -> CaseService:
+        """Citizens' requests: import, routing, reply drafts and the work queue (issue 7)."""
+        return CaseService(self)
 
     @cached_property
     def audit(self) -> AuditLog:

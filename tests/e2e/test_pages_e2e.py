@@ -459,6 +459,50 @@ def test_minutes_upload_review_beside_the_transcript_and_delete(page: Any, live_
     expect(page.get_by_role("status")).to_have_text("Der Entwurf wurde gelöscht.")
 
 
+CASE_REQUEST = ("Guten Tag,\n\nwir haben seit letzter Woche einen Hund aus dem Tierheim. Wie melde ich ihn zur "
+                "Hundesteuer an?\n\nViele Grüße\nDaniel Kurz")
+
+
+def test_cases_queue_draft_copy_and_accept(page: Any, live_server: str, corpus_rt: Runtime) -> None:
+    from kreiswissen.cases.catalogue import read_catalogue, store_catalogue
+    from kreiswissen.security.principal import Principal
+
+    catalogue = read_catalogue(Path(__file__).resolve().parents[2] / "samples" / "leistungen" / "leistungskatalog.yaml")
+    store_catalogue(corpus_rt.db, Principal.local_operator(), catalogue)
+    clerk = user(corpus_rt, ["leser"], [catalogue.services["hundesteuer"].unit])
+    try:
+        sign_in(page, live_server, corpus_rt, clerk)
+        page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server)
+        page.goto(f"{live_server}/vorgaenge")
+        expect(page.get_by_role("heading", name="Vorgänge", level=1)).to_be_visible()
+        form = page.locator("#vorgang-neu")
+        form.get_by_label("Betreff").fill("Hund anmelden")
+        form.get_by_label("Text der Anfrage").fill(CASE_REQUEST)
+        # The first routing embeds the catalogue (tens of seconds on two cores): no navigation wait of 15 s.
+        form.get_by_role("button", name="Erfassen und zuordnen").click(no_wait_after=True)
+        expect(page.get_by_role("heading", name="Hund anmelden", level=1)).to_be_visible(timeout=SLOW_MS)
+        expect(page.locator("#zuordnung-titel + p")).to_contain_text("Hundesteuer")
+        page.get_by_role("button", name="Entwurf erstellen").click(no_wait_after=True)
+        answer = page.get_by_label(re.compile("^Text"))
+        expect(answer).to_have_value(re.compile("^Guten Tag Daniel Kurz,"), timeout=SLOW_MS)
+        assert_accessible(page)
+        save_screenshot(page, "vorgang", full_page=False)
+        page.get_by_role("button", name="In die Zwischenablage").click()
+        expect(page.locator("#kopier-status")).to_have_text("In die Zwischenablage kopiert.")
+        assert page.evaluate("navigator.clipboard.readText()").startswith("Guten Tag Daniel Kurz,")
+        page.get_by_role("button", name="Annehmen").click()
+        expect(page.get_by_role("status").first).to_contain_text("Kreiswissen versendet nichts")
+        expect(page.locator("#verlauf-titel + ol")).to_contain_text("kopiert")
+        page.goto(f"{live_server}/vorgaenge?status=alle")
+        expect(page.locator("#vorgaenge")).to_contain_text("Hund anmelden")
+        assert_accessible(page)
+        save_screenshot(page, "vorgaenge", full_page=False)
+    finally:
+        with corpus_rt.db.admin_connection() as admin:
+            admin.execute("TRUNCATE cases, case_events, case_import_failures, services, service_units, catalogue_meta "
+                          "CASCADE")
+
+
 def test_dsb_verifies_the_audit_chain_and_views_entries(page: Any, live_server: str, corpus_rt: Runtime) -> None:
     dsb = user(corpus_rt, ["datenschutz"])
     sign_in(page, live_server, corpus_rt, dsb)

@@ -38,6 +38,8 @@ EVENTS = frozenset({
     "audit.expire", "dsgvo.export", "dsgvo.erase", "summarize", "conversation.delete", "conversation.expire", "logout",
     "feedback", "job.create", "settings.view", "usage.export", "minutes.create", "minutes.edit", "minutes.approve",
     "minutes.export", "minutes.summarize", "minutes.delete", "cases.catalogue", "cases.route",
+    "cases.import", "cases.import_failed", "cases.draft", "cases.edit", "cases.accept", "cases.discard", "cases.copy",
+    "cases.export", "cases.reopen", "cases.blocks",
 })
 
 

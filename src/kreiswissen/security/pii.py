@@ -160,9 +160,10 @@ _ROLE = re.compile(
     rf"{_TITLES}((?:{_NAME_TOKEN}\s+)?(?:(?:von|van|de|zu)\s+)?{_NAME_TOKEN})"
 )
 _WORD_START = re.compile(rf"(?<![\w{_LOW}-])[{_UP}]")
+# A name does not run over a line break ("Sabine Krause\nLindenstraße 12" is a name, then an address).
 _CAP_SEQ = re.compile(
-    rf"\b({_NAME_TOKEN})((?:\s+{_NAME_TOKEN})?)\s+((?:(?:von|van|de|zu|vom|von\s+der|van\s+der|van\s+den|de\s+la|"
-    rf"el|al|ter|ten)\s+)?{_NAME_TOKEN})"
+    rf"\b({_NAME_TOKEN})((?:[ \t]+{_NAME_TOKEN})?)[ \t]+((?:(?:von|van|de|zu|vom|von[ \t]+der|van[ \t]+der|"
+    rf"van[ \t]+den|de[ \t]+la|el|al|ter|ten)[ \t]+)?{_NAME_TOKEN})"
 )
 
 # -- structured types ------------------------------------------------------------------------------------
@@ -191,8 +192,8 @@ _STREET = re.compile(
     r"\s+\d{1,4}(?:\s?[a-zA-Z](?![\wäöü]))?(?:\s?[-–/]\s?\d{1,4}[a-z]?)?(?![\d,.]\d)"
 )
 _PLZ_PLACE = re.compile(
-    r"(?<![\d.,])(?:D-)?\d{5}\s+([A-ZÄÖÜ][\wäöüß.-]+(?:\s(?:(?:an|am|im|in|ob|bei|vor|der|dem|den|u\.|a\.|"
-    r"unter|auf)\s?)*[A-ZÄÖÜ(][\wäöüß.)-]*)?(?:\s\([A-ZÄÖÜ][\wäöüß. ]+\))?)"
+    r"(?<![\d.,])(?:D-)?\d{5}[ \t]+([A-ZÄÖÜ][\wäöüß.-]+(?:[ \t](?:(?:an|am|im|in|ob|bei|vor|der|dem|den|u\.|a\.|"
+    r"unter|auf)[ \t]?)*[A-ZÄÖÜ(][\wäöüß.)-]*)?(?:[ \t]\([A-ZÄÖÜ][\wäöüß. ]+\))?)"
 )
 _STREET_PREPOSITIONS = {"Am", "An", "Auf", "Im", "In", "Zum", "Zur", "Unter", "Hinter", "Vor", "Bei"}
 _NOT_STREET = {"Jahr", "Jahre", "Jahren", "Monat", "Wahlkreis", "Bezirk", "Zeitraum", "Rahmen", "Fall", "Haushalt",

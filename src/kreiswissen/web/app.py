@@ -186,7 +186,16 @@ def _validation_problems(exc: RequestValidationError) -> list[dict[str, str]]:
 
 def create_app(runtime: Runtime | None = None) -> FastAPI:
     """The web application for ``runtime``; with None it opens one from the settings and closes it on shutdown."""
-    from kreiswissen.web import api, openai_compat, pages, pages_admin, pages_documents, pages_minutes, pages_usage
+    from kreiswissen.web import (
+        api,
+        openai_compat,
+        pages,
+        pages_admin,
+        pages_cases,
+        pages_documents,
+        pages_minutes,
+        pages_usage,
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -306,6 +315,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(pages.router)
     app.include_router(pages_documents.router)
     app.include_router(pages_minutes.router)
+    app.include_router(pages_cases.router)
     app.include_router(pages_usage.router)
     app.include_router(pages_admin.router)
     app.add_middleware(BodyLimit)

@@ -31,13 +31,14 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 # What a signed-in user may do in the browser, by role (API tokens carry their scopes themselves).
 ROLE_SCOPES = {
-    "leser": {"search", "ask", "documents:read"},
-    "redakteur": {"search", "ask", "documents:read", "documents:write", "minutes"},
+    "leser": {"search", "ask", "documents:read", "cases"},
+    "redakteur": {"search", "ask", "documents:read", "documents:write", "minutes", "cases"},
     "ki-manager": {"search", "ask", "documents:read", "usage"},
     "datenschutz": {"search", "ask", "documents:read", "privacy"},
-    "administrator": {"search", "ask", "documents:read", "documents:write", "admin", "usage", "minutes"},
+    "administrator": {"search", "ask", "documents:read", "documents:write", "admin", "usage", "minutes", "cases"},
 }
-SESSION_SCOPES = frozenset(set(SCOPES) | {"usage", "privacy", "minutes"})
+# "cases": the work queue of citizens' requests; which requests a user sees is decided by their unit groups.
+SESSION_SCOPES = frozenset(set(SCOPES) | {"usage", "privacy", "minutes", "cases"})
 
 # auto_error=False: a missing header is our 401 with a German message, not FastAPI's English 403.
 bearer = HTTPBearer(auto_error=False, description="API-Token (kw_…), angelegt mit 'kreiswissen tokens create'.")

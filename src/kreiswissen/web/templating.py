@@ -27,6 +27,7 @@ NAVIGATION = [
     ("/fragen", "Fragen", "ask"),
     ("/suche", "Suche", "search"),
     ("/dokumente", "Dokumente", "documents:read"),
+    ("/vorgaenge", "Vorgänge", "cases"),
     ("/niederschriften", "Niederschriften", "minutes"),
     ("/auswertung", "Auswertung", "usage"),
     ("/datenschutz", "Datenschutz", "privacy"),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import mimetypes
+import re
+from email import errors as email_errors
 from email import policy
 from email.message import EmailMessage, Message, MIMEPart
 from email.parser import BytesParser
@@ -96,6 +98,30 @@ def _shift(block: Block) -> Block:
     return block
 
 
+_DELIMITER = re.compile(rb"^--([0-9A-Za-z'()+_,./:=?-]{1,70})[ \t]*\r?$", re.MULTILINE)
+
+
+def _repair_boundary(data: bytes, message: EmailMessage) -> EmailMessage | None:
+    """A multipart mail whose parts use another boundary than the header declares (a broken mailer).
+
+    Python then finds no parts and the whole body is one opaque string. When the body has delimiter lines of
+    one other boundary, the mail is parsed again with that boundary declared; ``None`` when that is not so.
+    """
+    if not any(isinstance(d, email_errors.StartBoundaryNotFoundDefect) for d in message.defects):
+        return None
+    declared = message.get_boundary()
+    head_end = re.search(rb"\r?\n\r?\n", data)
+    if declared is None or head_end is None:
+        return None
+    used = {m.group(1).rstrip(b"-") for m in _DELIMITER.finditer(data, head_end.end())}
+    if len(used) != 1:
+        return None
+    actual = used.pop()
+    head = data[: head_end.end()].replace(declared.encode("ascii", "replace"), actual, 1)
+    repaired = BytesParser(policy=policy.default).parsebytes(head + data[head_end.end():])
+    return repaired if isinstance(repaired, EmailMessage) and repaired.is_multipart() else None
+
+
 def parse(src: Source) -> ParsedDocument:
     from .dispatch import parse_source  # the dispatcher imports this module, so import it late
 
@@ -104,6 +130,9 @@ def parse(src: Source) -> ParsedDocument:
         raise src.error("not an e-mail (no headers)", "ist keine E-Mail (keine Kopfzeilen gefunden)")
 
     metadata: dict[str, Any] = {}
+    if (repaired := _repair_boundary(src.data, message)) is not None:
+        message = repaired
+        metadata["repairs"] = ["MIME-Grenze im Kopf passt nicht zu den Teilen; mit der verwendeten Grenze gelesen"]
     subject = _header(message, "Subject")
     if subject:
         metadata["subject"] = subject
@@ -152,3 +181,21 @@ def parse(src: Source) -> ParsedDocument:
         metadata["attachment_errors"] = errors
     title = subject or src.stem
     return ParsedDocument(title=title, blocks=out.blocks, metadata=metadata, doc_type="email")
+
+
+def body_text(data: bytes) -> str:
+    """The mail's own text (plain, else HTML as text) with its line breaks, without attachments.
+
+    The block parser above joins a paragraph's lines; readers that need the lines (a signature under a
+    closing formula, quoted "> " history) use this."""
+    message = BytesParser(policy=policy.default).parsebytes(data)
+    if not isinstance(message, EmailMessage):
+        return ""
+    message = _repair_boundary(data, message) or message
+    body = message.get_body(preferencelist=("plain", "html"))
+    if body is None:
+        return ""
+    text = _part_text(body)
+    if body.get_content_subtype() == "html":
+        return "\n".join(b.text for b in html_content(text).collector.blocks)
+    return text.replace("\r\n", "\n")

@@ -262,4 +262,34 @@
                                        2000);
     window.setTimeout(pollMinutes, 500);
   }
+
+  // --- Vorgänge: copy the draft (the copy is recorded in the history) and insert text blocks ---------------
+  const answer = document.getElementById("antwort");
+  const copyButton = document.getElementById("kopieren");
+  if (answer && copyButton && navigator.clipboard && window.fetch) {
+    const status = document.getElementById("kopier-status");
+    copyButton.hidden = false;
+    copyButton.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(answer.value);
+        status.textContent = "In die Zwischenablage kopiert.";
+        fetch("/vorgaenge/" + copyButton.dataset.case + "/kopiert", {
+          method: "POST", headers: {"x-csrf-token": csrf()}, credentials: "same-origin"});
+      } catch (e) {
+        status.textContent = "Kopieren nicht möglich; bitte den Text markieren und kopieren.";
+      }
+    });
+  }
+  if (answer && !answer.readOnly) {
+    document.querySelectorAll(".baustein-einfuegen").forEach((button) => {
+      button.hidden = false;
+      button.addEventListener("click", () => {
+        const text = button.parentElement.querySelector(".baustein-text").textContent.trim();
+        const at = answer.selectionStart || 0;
+        answer.value = answer.value.slice(0, at) + text + "\n\n" + answer.value.slice(at);
+        answer.focus();
+        answer.selectionStart = answer.selectionEnd = at + text.length + 2;
+      });
+    });
+  }
 })();
