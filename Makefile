@@ -30,6 +30,9 @@ demo: install
 	HF_HUB_OFFLINE=1 $(KW) ingest samples/statutes
 	HF_HUB_OFFLINE=1 $(KW) ask "Wie hoch ist die Hundesteuer für einen zweiten Hund in Bad Boll?"
 	HF_HUB_OFFLINE=1 $(KW) search "Gebühren Kindergarten Eschenbach" --top-k 3
+	HF_HUB_OFFLINE=1 $(KW) cases catalogue import samples/leistungen/leistungskatalog.yaml
+	HF_HUB_OFFLINE=1 $(KW) cases blocks import samples/leistungen/textbausteine.yaml
+	HF_HUB_OFFLINE=1 $(KW) cases import samples/anfragen
 	@echo "Die Weboberfläche startet; im Browser öffnen: http://127.0.0.1:$(DEMO_PORT)/ (Strg+C beendet)"
 	HF_HUB_OFFLINE=1 KREISWISSEN_COOKIE_SECURE=false $(KW) serve --demo --port $(DEMO_PORT)
 

@@ -348,18 +348,19 @@ def serve(
 def _demo_account(rt: Runtime) -> None:
     """The demonstration account: every role, the sample groups, the known password (reset on each start)."""
     actor = operator_actor()
-    for group in ("bauamt", "ordnungsamt"):
+    groups = ["bauamt", "ordnungsamt", rt.settings.cases_intake_group]  # the intake group sees every request
+    for group in groups:
         if group not in {g[0] for g in rt.identity.list_groups()}:
             rt.identity.add_group(actor, group)
     roles = ["leser", "redakteur", "ki-manager", "administrator", "datenschutz"]
     try:
         rt.identity.get_user(DEMO_USER)
     except NotFound:
-        rt.identity.add_user(actor, DEMO_USER, ["bauamt", "ordnungsamt"], password=DEMO_PASSWORD, roles=roles,
+        rt.identity.add_user(actor, DEMO_USER, groups, password=DEMO_PASSWORD, roles=roles,
                              display_name="Demo-Konto")
         return
     rt.identity.set_roles(actor, DEMO_USER, roles)
-    rt.identity.set_groups(actor, DEMO_USER, ["bauamt", "ordnungsamt"])
+    rt.identity.set_groups(actor, DEMO_USER, groups)
     rt.identity.set_password(actor, DEMO_USER, DEMO_PASSWORD)
     rt.identity.set_disabled(actor, DEMO_USER, False)
 

@@ -27,6 +27,7 @@ from kreiswissen.errors import InputError, NotFound
 from kreiswissen.models.generator import ChatMessage, OpenAIGenerator
 from kreiswissen.runtime import Runtime
 from kreiswissen.security.principal import Principal
+from llm_server import LlamaServer
 from scripted_generator import ScriptedGenerator
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -233,6 +234,49 @@ def test_generated_draft_never_shows_personal_data_to_the_model_and_restores_it(
     assert "[PERSON_" not in draft.text and "[IBAN_" not in draft.text
     stored = cases_rt.cases.store.get(op, cid)
     assert stored["draft_meta"]["generated"] is True
+
+
+class _Recording:
+    """The real generator, with the messages it was sent kept for the assertions."""
+
+    def __init__(self, inner: OpenAIGenerator) -> None:
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.context_tokens = inner.context_tokens
+        self.sent: list[list[ChatMessage]] = []
+
+    def count_tokens(self, text: str) -> int:
+        return self.inner.count_tokens(text)
+
+    def stream(self, messages: list[ChatMessage], **options: object) -> Iterator[str]:
+        self.sent.append(messages)
+        return self.inner.stream(messages, **options)  # type: ignore[arg-type]
+
+    def health(self) -> dict[str, object]:
+        return self.inner.health()
+
+
+def test_the_real_model_server_gets_no_personal_data_and_its_text_is_checked(cases_rt: Runtime) -> None:
+    """The packaged Gemma 270M cannot write a reply; the test is that it is asked the right way (pseudonymised)
+    and that whatever it writes goes through the check, with the template answer when nothing holds."""
+    _with_statutes(cases_rt)
+    op = Principal.local_operator()
+    cid = _text_case(cases_rt, PII_REQUEST, sender="Sabine Krause <sabine.krause@example.org>")
+    server = LlamaServer(n_ctx=4096).start()
+    try:
+        real = _Recording(OpenAIGenerator(server.base_url, LlamaServer.MODEL, None, timeout_s=120,
+                                          connect_timeout_s=5, total_timeout_s=300, context_tokens=4096))
+        draft = cases_rt.cases.draft(op, cid, generator=real)  # type: ignore[arg-type]
+    finally:
+        server.stop()
+    assert len(real.sent) == 1
+    prompt = "\n".join(m.content for m in real.sent[0])
+    assert not any(v in prompt for v in PII_VALUES) and "[IBAN_1]" in prompt
+    assert draft.text.startswith("Guten Tag Sabine Krause,") and "Anmeldeformular mit Angaben zum Hund" in draft.text
+    if draft.generated:
+        assert draft.model == real.model_id and draft.sources
+    else:
+        assert any("ließ sich nicht mit den Quellen belegen" in n for n in draft.notices)
 
 
 def test_a_dead_model_server_gives_the_template_draft_with_a_notice(cases_rt: Runtime) -> None:

@@ -147,3 +147,62 @@ def test_roles_without_the_queue_are_refused_and_a_reader_without_unit_sees_noth
         page = client.get("/vorgaenge")
         assert page.status_code == 200 and "Keine Vorgänge." in page.text
         assert client.get(f"/vorgaenge/{setup['dog']}").status_code == 404
+
+
+# -- the catalogue and text blocks in the administration -------------------------------------------------------
+@pytest.fixture
+def admin(rt: Runtime, app, setup) -> Iterator[tuple[TestClient, str]]:  # type: ignore[no-untyped-def]
+    name = make_user(rt, ["administrator"], prefix="admin")
+    with browser(app) as client:
+        yield client, login(client, name, next_url="/verwaltung/leistungen")
+
+
+def test_admin_edits_a_service_and_routing_uses_it_at_once(admin, rt: Runtime) -> None:  # type: ignore[no-untyped-def]
+    client, csrf = admin
+    page = client.get("/verwaltung/leistungen")
+    assert page.status_code == 200 and "Leistungen (77)" in page.text
+    form = client.get("/verwaltung/leistungen/leistung/hundesteuer").text
+    assert 'value="hundesteuer"' in form and "readonly" in form
+    op = Principal.local_operator()
+    before = rt.cases.catalogue(op).services["hundesteuer"]
+    data = {"csrf_token": csrf, "id": "hundesteuer", "name": before.name, "unit": before.unit, "level": before.level,
+            "group": before.group, "synonyms": "\n".join([*before.synonyms, "Vierbeinerabgabe Quokka"]),
+            "description": before.description, "legal_bases": "\n".join(before.legal_bases),
+            "documents": "\n".join(before.documents), "fees": before.fees, "deadlines": before.deadlines,
+            "online": "1"}
+    saved = client.post("/verwaltung/leistungen/leistung", data=data)
+    assert saved.status_code == 303
+    after = rt.cases.catalogue(op).services["hundesteuer"]
+    assert after.synonyms[-1] == "Vierbeinerabgabe Quokka" and after.documents == before.documents
+    assert rt.cases.route_text(op, "Wo zahle ich die Vierbeinerabgabe für meinen Quokka?")["service"] == "hundesteuer"
+    bad = client.post("/verwaltung/leistungen/leistung", data={**data, "unit": "gibt-es-nicht"})
+    assert bad.status_code == 400 and "ist nicht im Katalog" in bad.text
+    duplicate = client.post("/verwaltung/leistungen/leistung", data={**data, "neu": "1"})
+    assert duplicate.status_code == 400 and "doppelt" in duplicate.text
+    with rt.db.admin_connection() as conn:
+        events = conn.execute("SELECT details FROM audit_log WHERE event = 'cases.catalogue'").fetchall()
+    assert any('"hundesteuer"' in str(e[0]) for e in events)
+
+
+def test_admin_adds_a_unit_and_a_text_block_which_drafts_then_suggest(admin, rt: Runtime, setup) -> None:  # type: ignore[no-untyped-def]
+    client, csrf = admin
+    unit = client.post("/verwaltung/leistungen/stelle", data={"csrf_token": csrf, "neu": "1", "id": "buergerbuero-2",
+                                                              "name": "Bürgerbüro Nord", "email": "nord@example.org"})
+    assert unit.status_code == 303
+    assert rt.cases.catalogue(Principal.local_operator()).units["buergerbuero-2"].email == "nord@example.org"
+    block = {"csrf_token": csrf, "neu": "1", "id": "hund-tierheim", "title": "Hund aus dem Tierheim",
+             "kind": "sachinformation", "services": "hundesteuer",
+             "text": "Für Hunde aus dem Tierheim gilt {{stelle}} als Ansprechstelle; Frist: {{frist}}."}
+    assert client.post("/verwaltung/leistungen/baustein", data=block).status_code == 303
+    wrong = client.post("/verwaltung/leistungen/baustein", data={**block, "id": "x2", "services": "mondlandung"})
+    assert wrong.status_code == 400 and "mondlandung" in wrong.text
+    draft = rt.cases.draft(Principal.local_operator(), setup["dog"], generate=False)
+    mine = next(b for b in draft.blocks if b["id"] == "hund-tierheim")
+    assert "Gemeindekasse" in mine["text"] and mine["missing"] == ["frist"]
+    listing = client.get("/verwaltung/leistungen").text
+    assert "Hund aus dem Tierheim" in listing and "Bürgerbüro Nord" in listing
+
+
+def test_a_clerk_cannot_open_the_catalogue_administration(tax_clerk) -> None:  # type: ignore[no-untyped-def]
+    client, _ = tax_clerk
+    assert client.get("/verwaltung/leistungen").status_code == 403

@@ -154,3 +154,46 @@ def suggest(blocks: list[TextBlock], services: list[str], values: dict[str, str]
         out.append({"id": b.id, "title": b.title, "kind": b.kind, "kind_label": KIND_LABELS.get(b.kind, b.kind),
                     "text": text, "missing": missing, "specific": bool(b.services)})
     return out
+
+
+def check_block(block: TextBlock, known_services: set[str] | None = None) -> TextBlock:
+    """One block checked like a library entry; ``variables`` recomputed from its text."""
+    where = f"Textbaustein „{block.id}“" if block.id else "Textbaustein"
+    if not _ID.match(block.id):
+        raise InputError(f"{where}: bad id", user_message=f"{where}: ungültige ID (Kleinbuchstaben, Ziffern, "
+                         "Bindestriche).")
+    if not block.title.strip() or not block.body.strip():
+        raise InputError(f"{where}: title/text missing", user_message=f"{where}: Titel oder Text fehlt.")
+    if block.kind not in KINDS:
+        raise InputError(f"{where}: bad kind", user_message=f"{where}: unbekannte Art „{block.kind}“.")
+    unknown = [s for s in block.services if known_services is not None and s not in known_services]
+    if unknown:
+        raise InputError(f"{where}: unknown {unknown}", user_message=f"{where}: Leistung „{unknown[0]}“ gibt es im "
+                         "Leistungskatalog nicht.")
+    if "{{" in VARIABLE.sub("", block.body):
+        raise InputError(f"{where}: bad variable", user_message=f"{where}: ungültige Variable (erlaubt: {{{{name}}}} "
+                         "mit Kleinbuchstaben, Ziffern und _).")
+    return TextBlock(block.id, block.title.strip(), block.kind, block.services, block.body.strip(),
+                     variables_of(block.body))
+
+
+def save_block(db: Database, principal: Principal, block: TextBlock, *, new: bool) -> None:
+    """Add or change one block; the editor is recorded as its approver (only administrators edit blocks)."""
+    with db.transaction(principal) as conn:
+        exists = conn.execute("SELECT 1 FROM text_blocks WHERE id = %s", (block.id,)).fetchone() is not None
+        if new and exists:
+            raise InputError("duplicate block", user_message=f"Textbaustein „{block.id}“: die ID gibt es schon.")
+        if not new and not exists:
+            raise InputError("no such block", user_message=f"Textbaustein „{block.id}“ gibt es nicht (mehr).")
+        conn.execute("INSERT INTO text_blocks (id, title, kind, services, body, variables, approved_by) VALUES "
+                     "(%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, "
+                     "kind = EXCLUDED.kind, services = EXCLUDED.services, body = EXCLUDED.body, "
+                     "variables = EXCLUDED.variables, approved_by = EXCLUDED.approved_by, approved_at = now()",
+                     (block.id, block.title, block.kind, list(block.services), block.body, list(block.variables),
+                      principal.name))
+
+
+def delete_block(db: Database, principal: Principal, block_id: str) -> None:
+    with db.transaction(principal) as conn:
+        if conn.execute("DELETE FROM text_blocks WHERE id = %s", (block_id,)).rowcount == 0:
+            raise InputError("no such block", user_message=f"Textbaustein „{block_id}“ gibt es nicht (mehr).")

@@ -210,3 +210,64 @@ def load_stored(db: Database, principal: Principal) -> Catalogue:
         catalogue.services[row[0]] = Service(row[0], row[1], row[2], row[3], row[4], tuple(row[5]), row[6],
                                              tuple(row[7]), tuple(row[8]), row[9], row[10], row[11])
     return catalogue
+
+
+# -- editing single entries (the catalogue page of the administration) -----------------------------------
+def check_service(catalogue: Catalogue, service: Service) -> Service:
+    """``service`` checked against the stored catalogue (id, name, unit, level), or an ``InputError``."""
+    where = f"Leistung {service.id or '(neu)'}"
+    if not _ID.match(service.id):
+        raise _bad(where, f"ungültige ID „{service.id}“ (Kleinbuchstaben, Ziffern, Bindestriche)")
+    if not service.name.strip():
+        raise _bad(where, "Name fehlt")
+    if service.unit not in catalogue.units:
+        raise _bad(where, f"zuständige Einheit „{service.unit}“ ist nicht im Katalog")
+    if service.level not in ("kreis", "gemeinde"):
+        raise _bad(where, f"Ebene „{service.level}“ (möglich: kreis, gemeinde)")
+    return service
+
+
+def save_service(db: Database, principal: Principal, service: Service, *, new: bool) -> None:
+    """Add (``new``) or change one service of the stored catalogue."""
+    catalogue = load_stored(db, principal)
+    check_service(catalogue, service)
+    if new and service.id in catalogue.services:
+        raise _bad(f"Leistung {service.id}", "ID doppelt vergeben")
+    if not new and service.id not in catalogue.services:
+        raise _bad(f"Leistung {service.id}", "gibt es nicht (mehr)")
+    row = (service.name, service.unit, service.level, service.group, list(service.synonyms), service.description,
+           list(service.legal_bases), list(service.documents), service.fees, service.deadlines, service.online)
+    with db.transaction(principal) as conn:
+        if new:
+            conn.execute("INSERT INTO services (name, unit_id, level, grp, synonyms, description, legal_bases, "
+                         "documents, fees, deadlines, online, id) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, "
+                         "%s, %s)", (*row, service.id))
+        else:
+            conn.execute("UPDATE services SET name = %s, unit_id = %s, level = %s, grp = %s, synonyms = %s, "
+                         "description = %s, legal_bases = %s, documents = %s, fees = %s, deadlines = %s, online = %s, "
+                         "updated_at = now() WHERE id = %s", (*row, service.id))
+
+
+def delete_service(db: Database, principal: Principal, service_id: str) -> None:
+    with db.transaction(principal) as conn:
+        if conn.execute("DELETE FROM services WHERE id = %s", (service_id,)).rowcount == 0:
+            raise _bad(f"Leistung {service_id}", "gibt es nicht (mehr)")
+
+
+def save_unit(db: Database, principal: Principal, unit: Unit, *, new: bool) -> None:
+    """Add (``new``) or change one responsible unit (name and contact)."""
+    where = f"Einheit {unit.id or '(neu)'}"
+    if not _ID.match(unit.id):
+        raise _bad(where, f"ungültige ID „{unit.id}“ (Kleinbuchstaben, Ziffern, Bindestriche)")
+    if not unit.name.strip():
+        raise _bad(where, "Name fehlt")
+    with db.transaction(principal) as conn:
+        exists = conn.execute("SELECT 1 FROM service_units WHERE id = %s", (unit.id,)).fetchone() is not None
+        if new and exists:
+            raise _bad(where, "ID doppelt vergeben")
+        if not new and not exists:
+            raise _bad(where, "gibt es nicht (mehr)")
+        conn.execute("INSERT INTO service_units (id, name, address, phone, email, hours) VALUES (%s, %s, %s, %s, %s, "
+                     "%s) ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name, address = EXCLUDED.address, "
+                     "phone = EXCLUDED.phone, email = EXCLUDED.email, hours = EXCLUDED.hours",
+                     (unit.id, unit.name, unit.address, unit.phone, unit.email, unit.hours))

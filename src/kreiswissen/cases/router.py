@@ -6,13 +6,15 @@ against every service in two ways, both with the product's German text analysis:
 - **lexical:** BM25 over the services' profiles with the analyser's stemmed terms and compound parts
   ("Wunschkennzeichen" → "wunsch", "kenn", "zeich"); name and synonyms count double;
 - **dense:** the multilingual embedding of the request's passages (the whole text and each sentence, so a
-  greeting, an address or a story before the question does not dilute it) against each service's profile;
-  the best passage counts.
+  greeting, an address or a story before the question does not dilute it) against each service's profile,
+  and against each of its names, synonyms and description sentences on its own (``ITEM_WEIGHT``: a short
+  sentence matches a short synonym better than a long profile); the best passage counts.
 
 The two are min-max normalised over the services and fused (``DENSE_WEIGHT``). The confidence is the softmax of
 the fused scores (temperature ``TEMPERATURE``) for the first service; alternatives are the next services. A
 request whose best dense similarity and best lexical score both stay under their thresholds is not covered by the
-catalogue (``out_of_scope``) and is flagged, never forced onto a service. Several concerns in one request: a
+catalogue (``out_of_scope``) and is flagged, never forced onto a service; a routing with a confidence under
+``REVIEW_CONFIDENCE`` is marked ``needs_review`` for a person's check. Several concerns in one request: a
 sentence whose own best service is another one than the request's, with a clear margin, adds that service to
 ``concerns``.
 """
@@ -33,10 +35,12 @@ from kreiswissen.text.analyzer import index_terms, query_terms
 from kreiswissen.text.sentences import split_sentences
 
 DENSE_WEIGHT = 0.65
+ITEM_WEIGHT = 0.3  # share of the best single name/synonym/description sentence in the dense score
 TEMPERATURE = 0.08
 K1, B = 1.2, 0.5
 MIN_DENSE = 0.845  # best passage similarity under this and …
 MIN_LEXICAL = 10.0  # … best BM25 under this: not covered by the catalogue
+REVIEW_CONFIDENCE = 0.5  # under this the routing is marked for a person's check ("unsicher")
 CONCERN_MARGIN = 0.15  # a sentence's own best service beats the request's first by this (fused score)
 MAX_PASSAGES = 24
 
@@ -65,6 +69,11 @@ class Routing:
     concerns: list[Candidate] = field(default_factory=list)  # further concerns of the request
 
     @property
+    def needs_review(self) -> bool:
+        """Not covered by the catalogue, or not sure: a person should check the routing before drafting."""
+        return self.out_of_scope or self.confidence < REVIEW_CONFIDENCE
+
+    @property
     def best(self) -> Candidate | None:
         return None if self.out_of_scope or not self.candidates else self.candidates[0]
 
@@ -78,6 +87,7 @@ class Routing:
             "unit_name": unit.name if unit else None,
             "confidence": round(self.confidence, 4),
             "out_of_scope": self.out_of_scope,
+            "needs_review": self.needs_review,
             "alternatives": [c.to_json(catalogue) for c in self.candidates[1 if best else 0:][:alternatives]],
             "concerns": [c.to_json(catalogue) for c in self.concerns],
         }
@@ -130,7 +140,20 @@ class Router:
         n = len(self.services)
         self._idf = {term: math.log(1 + (n - d + 0.5) / (d + 0.5)) for term, d in df.items()}
         profiles = [_profile(s) for s in self.services]
-        self._vectors = np.asarray(passage_vectors(profiles) if passage_vectors else embedder.embed_passages(profiles))
+        # Each name, synonym and description sentence also on its own: a request's sentence "Auto ummelden"
+        # is closer to the synonym than to the whole profile, where it is one phrase among many.
+        items: list[str] = []
+        owners: list[int] = []
+        for i, s in enumerate(self.services):
+            for text in dict.fromkeys([s.name, *s.synonyms, *split_sentences(s.description)]):
+                if text.strip():
+                    items.append(text)
+                    owners.append(i)
+        texts = profiles + items
+        vectors = np.asarray(passage_vectors(texts) if passage_vectors else embedder.embed_passages(texts))
+        self._vectors = vectors[: len(profiles)]
+        self._items = vectors[len(profiles):]
+        self._owners = np.asarray(owners, dtype=int)
 
     # -- scores ---------------------------------------------------------------------------------------------
     def _lexical(self, text: str) -> np.ndarray:
@@ -159,15 +182,18 @@ class Router:
             raise InputError("empty request", user_message="Die Anfrage ist leer.")
         passages = self._passages(text)
         vectors = np.stack([self.embedder.embed_query(p) for p in passages])
-        sims = vectors @ self._vectors.T  # passages × services
-        dense = sims.max(axis=0)
+        profile_sims = vectors @ self._vectors.T  # passages × services
+        item_sims = np.full_like(profile_sims, -1.0)  # passages × services: the best single item
+        np.maximum.at(item_sims, (np.arange(len(passages))[:, None], self._owners[None, :]), vectors @ self._items.T)
+        sims = (1 - ITEM_WEIGHT) * profile_sims + ITEM_WEIGHT * item_sims
+        dense = (1 - ITEM_WEIGHT) * profile_sims.max(axis=0) + ITEM_WEIGHT * item_sims.max(axis=0)
         lexical = self._lexical(text)
         fused = self._fuse(lexical, dense)
         order = np.argsort(-fused)
         candidates = [Candidate(self.services[i], float(fused[i]), float(lexical[i]), float(dense[i])) for i in order]
         exp = np.exp((fused[order] - fused[order][0]) / TEMPERATURE)
         confidence = float(exp[0] / exp.sum())
-        out_of_scope = float(dense.max()) < MIN_DENSE and float(lexical.max()) < MIN_LEXICAL
+        out_of_scope = float(profile_sims.max()) < MIN_DENSE and float(lexical.max()) < MIN_LEXICAL
         concerns = [] if out_of_scope else self._concerns(passages[1:], sims[1:], lexical, candidates[0])
         return Routing(candidates, confidence, out_of_scope, concerns)
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from kreiswissen.runtime import Runtime
 
 Progress = Callable[[int, int, str, str], None]  # done, total, file name, outcome (German)
+REPLY_MAX_TOKENS = 400  # at most six sentences are asked for
 
 
 @dataclass
@@ -133,7 +134,8 @@ class CaseService:
             extractive=rt.answerer.from_result,
             blocks=blocks, generator=generator,
             embed=lambda texts: rt.embedder.embed_passages(texts),
-            max_answer_tokens=rt.settings.llm_max_answer_tokens, temperature=rt.settings.llm_temperature)
+            max_answer_tokens=min(rt.settings.llm_max_answer_tokens, REPLY_MAX_TOKENS),
+            temperature=rt.settings.llm_temperature)
 
     def draft(self, principal: Principal, cid: str, *, generate: bool | None = None,
               generator: Generator | None = None) -> ReplyDraft:

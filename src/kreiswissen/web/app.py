@@ -192,6 +192,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
         pages,
         pages_admin,
         pages_cases,
+        pages_catalogue,
         pages_documents,
         pages_minutes,
         pages_usage,
@@ -316,6 +317,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.include_router(pages_documents.router)
     app.include_router(pages_minutes.router)
     app.include_router(pages_cases.router)
+    app.include_router(pages_catalogue.router)
     app.include_router(pages_usage.router)
     app.include_router(pages_admin.router)
     app.add_middleware(BodyLimit)
