@@ -420,7 +420,8 @@ def _cli(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
                           timeout=600)
 
 
-def test_cases_commands_import_draft_export_and_report_bad_mails(home_dir: Path, tmp_path: Path) -> None:
+def test_cases_commands_import_draft_export_and_report_bad_mails(rt: Runtime, tmp_path: Path) -> None:
+    home_dir = rt.settings.home  # the session's store (emptied by the fixture): its embedding cache is warm
     assert _cli(home_dir, "cases", "catalogue", "import", str(SAMPLE / "leistungskatalog.yaml")).returncode == 0
     blocks = _cli(home_dir, "cases", "blocks", "import", str(SAMPLE / "textbausteine.yaml"), "--json")
     assert blocks.returncode == 0 and json.loads(blocks.stdout)["blocks"] >= 40

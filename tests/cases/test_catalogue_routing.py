@@ -64,7 +64,9 @@ def test_store_and_route_with_the_real_embedder(rt: Runtime, catalogue) -> None:
     store_catalogue(rt.db, Principal.local_operator(), catalogue)
     stored = load_stored(rt.db, Principal.with_groups(["bauamt"]))
     assert stored.services == catalogue.services  # readable by every principal
-    router = Router(stored, rt.embedder)
+    from kreiswissen.cases.router import cached_vectors
+
+    router = Router(stored, rt.embedder, cached_vectors(rt, Principal.local_operator()))
     car = router.route("Guten Tag, ich habe ein gebrauchtes Auto gekauft und möchte es auf mich zulassen. "
                        "Welche Unterlagen brauche ich? Mit freundlichen Grüßen, Erika Mustermann")
     assert car.best is not None and car.best.service.id in ("kfz-zulassung", "kfz-halterwechsel")
