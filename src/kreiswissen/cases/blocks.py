@@ -74,29 +74,12 @@ def read_blocks(path: Path, known_services: set[str] | None = None) -> list[Text
             raise InputError(f"{where}: not a mapping", user_message=f"{where}: kein Eintrag mit Feldern.")
         bid = str(entry.get("id") or "").strip()
         where = f"Textbaustein {n} („{bid}“)" if bid else where
-        if not _ID.match(bid):
-            raise InputError(f"{where}: bad id", user_message=f"{where}: ungültige ID (Kleinbuchstaben, Ziffern, "
-                             "Bindestriche).")
         if bid in seen:
             raise InputError(f"{where}: duplicate", user_message=f"{where}: die ID kommt doppelt vor.")
         seen.add(bid)
-        title = str(entry.get("titel") or "").strip()
-        body = str(entry.get("text") or "").strip()
-        kind = str(entry.get("art") or "").strip()
-        if not title or not body:
-            raise InputError(f"{where}: title/text missing", user_message=f"{where}: Titel oder Text fehlt.")
-        if kind not in KINDS:
-            raise InputError(f"{where}: bad kind", user_message=f"{where}: unbekannte Art „{kind}“ (möglich: "
-                             f"{', '.join(KINDS)}).")
-        services = tuple(str(s) for s in entry.get("leistungen") or ())
-        unknown = [s for s in services if known_services is not None and s not in known_services]
-        if unknown:
-            raise InputError(f"{where}: unknown services {unknown}", user_message=f"{where}: Leistung "
-                             f"„{unknown[0]}“ gibt es im Leistungskatalog nicht.")
-        if "{{" in VARIABLE.sub("", body):
-            raise InputError(f"{where}: bad variable", user_message=f"{where}: ungültige Variable (erlaubt: "
-                             "{{name}} mit Kleinbuchstaben, Ziffern und _).")
-        blocks.append(TextBlock(bid, title, kind, services, body, variables_of(body)))
+        block = TextBlock(bid, str(entry.get("titel") or ""), str(entry.get("art") or "").strip(),
+                          tuple(str(s) for s in entry.get("leistungen") or ()), str(entry.get("text") or ""), ())
+        blocks.append(check_block(block, known_services, where))
     return blocks
 
 
@@ -156,16 +139,17 @@ def suggest(blocks: list[TextBlock], services: list[str], values: dict[str, str]
     return out
 
 
-def check_block(block: TextBlock, known_services: set[str] | None = None) -> TextBlock:
-    """One block checked like a library entry; ``variables`` recomputed from its text."""
-    where = f"Textbaustein „{block.id}“" if block.id else "Textbaustein"
+def check_block(block: TextBlock, known_services: set[str] | None = None, where: str | None = None) -> TextBlock:
+    """One block checked (German errors name it as ``where``); text trimmed, ``variables`` from its text."""
+    where = where or (f"Textbaustein „{block.id}“" if block.id else "Textbaustein")
     if not _ID.match(block.id):
         raise InputError(f"{where}: bad id", user_message=f"{where}: ungültige ID (Kleinbuchstaben, Ziffern, "
                          "Bindestriche).")
     if not block.title.strip() or not block.body.strip():
         raise InputError(f"{where}: title/text missing", user_message=f"{where}: Titel oder Text fehlt.")
     if block.kind not in KINDS:
-        raise InputError(f"{where}: bad kind", user_message=f"{where}: unbekannte Art „{block.kind}“.")
+        raise InputError(f"{where}: bad kind", user_message=f"{where}: unbekannte Art „{block.kind}“ (möglich: "
+                         f"{', '.join(KINDS)}).")
     unknown = [s for s in block.services if known_services is not None and s not in known_services]
     if unknown:
         raise InputError(f"{where}: unknown {unknown}", user_message=f"{where}: Leistung „{unknown[0]}“ gibt es im "

@@ -266,7 +266,7 @@ class ReplyDrafter:
         generated = False
         model = None
         dropped = 0
-        kb_hits = [h for h in result.hits][:MAX_KB_SOURCES]
+        kb_hits = result.hits[:MAX_KB_SOURCES]
         if self.generator is not None:
             try:
                 answer_text, sources, dropped = self._generate(p.text, catalogue_src, kb_hits)
