@@ -147,6 +147,8 @@ def test_municipal_calls_results_and_what_is_no_result() -> None:
     votes = [(i.number, v.outcome, v.text) for i in items for v in i.votes]
     assert votes == [
         ("1", "angenommen", "Damit ist die Niederschrift bei zwei Enthaltungen genehmigt."),
+        # the consent to an open election is a decision of its own (the labelling guide's rule 2)
+        ("2", "angenommen", "Gibt es Widerspruch gegen eine offene Wahl? – Das ist nicht der Fall."),
         ("2", "angenommen", "Mit Ja haben 12 gestimmt, mit Nein 1, es gab 2 Enthaltungen. Damit ist Frau Ulbrich "
                             "zur Schiedsperson gewählt."),
         ("3", "abgelehnt", "wer erteilt das einvernehmen damit ist das einvernehmen mit fünf ja zu zwölf nein "
@@ -157,7 +159,7 @@ def test_municipal_calls_results_and_what_is_no_result() -> None:
                            "abgelehnt. Der Antrag der Fraktion ist damit abgelehnt."),
     ]
     assert (items[3].votes[1].yes, items[3].votes[1].no) == (8, 8)
-    election = items[1].votes[0]
+    election = items[1].votes[1]
     assert (election.yes, election.no, election.abstain) == (12, 1, 2)
     refused = items[2].votes[0]
     assert (refused.yes, refused.no) == (5, 12)
@@ -193,3 +195,109 @@ def test_the_invitations_agenda_finds_an_item_called_by_its_title_only() -> None
     assert [(i.number, i.title) for i in items] == [("6", "Wahl der Stellvertreter"),
                                                     ("7", "Haushaltssatzung und Haushaltsplan 2026")]
     assert [v.outcome for v in items[1].votes] == ["angenommen"] and items[1].votes[0].yes == 38
+
+
+# --- rules written on set E (session 7): calls by the agenda's order, typed result lines, deputies, tallies ---
+
+
+def test_items_are_called_by_the_agendas_order_whatever_the_lead_words() -> None:
+    session = transcript(
+        ("Oberbürgermeisterin Roth", "Wir starten mit Punkt 1 der Tagesordnung, Genehmigung der Niederschrift."),
+        ("Oberbürgermeisterin Roth", "Damit ist die Niederschrift einstimmig genehmigt."),
+        ("Oberbürgermeisterin Roth", "Die Zwei: Bebauungsplan Am Kirchberg. Frau Huber, bitte."),
+        ("Oberbürgermeisterin Roth", "Als Erstes 3.1: Neubau eines Mehrfamilienhauses."),
+        ("Oberbürgermeisterin Roth", "Zu Punkt 9 hat die Verwaltung eine Tischvorlage verteilt."),
+        ("Oberbürgermeisterin Roth", "Für die Punkte 4 und 5 schließe ich die Öffentlichkeit aus."),
+        ("Oberbürgermeisterin Roth", "Dann kommen wir zur Hundesteuer, das ist unser Punkt 4."),
+    )
+    items = extract(session).agenda_items
+    assert [(i.number, i.title) for i in items] == [
+        ("1", "Genehmigung der Niederschrift"), ("2", "Bebauungsplan Am Kirchberg"),
+        ("3.1", "Neubau eines Mehrfamilienhauses"), ("4", "Hundesteuer")]
+    assert items[3].source.line == 7
+
+
+def test_a_typed_protocols_result_lines_are_votes() -> None:
+    session = transcript(
+        (None, "TOP 5: Friedhofsgebührensatzung"),
+        ("Bürgermeister Lüdtke", "Wer der Änderungssatzung zustimmt, den bitte ich um das Handzeichen."),
+        (None, "Abstimmungsergebnis: Ja 7, Nein 2, Enthaltung 1. Die Änderungssatzung ist beschlossen."),
+        ("Bürgermeister Lüdtke", "Dann stimmen wir über den Antrag der Fraktion ab."),
+        (None, "Abstimmungsergebnis: Ja 3, Nein 7, Enthaltung 0."),
+        (None, "Ergebnis des ersten Wahlgangs: Auf Frau Holtz entfallen 5 Stimmen, auf Herrn Wendt 5 Stimmen. Es "
+               "besteht Stimmengleichheit; keiner der Bewerber hat die erforderliche Mehrheit erreicht."),
+        (None, "Die Gemeindevertretung nimmt den Bericht zur Kenntnis."),
+        kinds={0: "narrative", 2: "narrative", 4: "narrative", 5: "narrative", 6: "narrative"},
+    )
+    session.agenda = [AgendaHeading("5", "Friedhofsgebührensatzung", segment=0)]
+    votes = extract(session).agenda_items[0].votes
+    assert [(v.outcome, v.yes, v.no, v.abstain) for v in votes[:2]] == [("angenommen", 7, 2, 1),
+                                                                        ("abgelehnt", 3, 7, 0)]
+    assert [v.outcome for v in votes[2:]] == ["unentschieden"]  # the tied ballot; "zur Kenntnis" is no vote
+    assert votes[0].text.startswith("Abstimmungsergebnis: Ja 7")
+
+
+def test_a_deputy_who_calls_an_item_chairs_it() -> None:
+    session = transcript(
+        ("Ortsbürgermeister Bender", "Ich bin befangen und gebe die Sitzungsleitung ab."),
+        ("Beigeordnete Hölzer", "Dann rufe ich den Tagesordnungspunkt 5 auf, Bauantrag Maschinenhalle."),
+        ("Herr Kunz", "Der Antrag ist vom Bauausschuss schon angenommen worden, ich bin dafür."),
+        ("Beigeordnete Hölzer", "Bei zehn Ja-Stimmen, keiner Gegenstimme und einer Enthaltung ist das "
+                                "Einvernehmen erteilt. Rainer, du darfst wieder übernehmen."),
+        ("Ortsbürgermeister Bender", "Danke. Wir kommen zu Punkt 6, Waldbegang."),
+        ("Beigeordnete Hölzer", "Der Waldbegang ist beschlossene Sache, das hat der Förster gesagt."),
+    )
+    items = extract(session).agenda_items
+    assert [i.number for i in items] == ["5", "6"]
+    assert [(v.outcome, v.yes, v.no, v.abstain) for v in items[0].votes] == [("angenommen", 10, 0, 1)]
+    assert items[1].votes == []  # once the chair is back, the deputy is a member again
+
+
+def test_results_given_as_a_majority_or_as_figures_only() -> None:
+    session = transcript(
+        ("Vorsitzende Wollny", "Wir kommen zu TOP 7, Schulentwicklungsplanung."),
+        ("Vorsitzende Wollny", "Wer für die Rückverweisung in den Bildungsausschuss ist, den bitte ich um das "
+                               "Handzeichen. Eindeutige Mehrheit für die Rückverweisung. Die Planung geht zurück "
+                               "in den Bildungsausschuss."),
+        ("Vorsitzende Wollny", "TOP 8, Vergabe Dachsanierung. Wer der Vergabe zustimmt, bitte die Hand. Zehn Ja, "
+                               "zwei Nein, keiner enthält sich. Damit geht der Auftrag an Baumgärtner."),
+        ("Vorsitzende Wollny", "TOP 9, Antrag auf Schluss der Rednerliste. Wer ist dafür? Mehrheitlich dafür. "
+                               "Die Rednerliste ist damit geschlossen."),
+    )
+    items = extract(session).agenda_items
+    assert [(i.number, [(v.outcome, v.yes, v.no) for v in i.votes]) for i in items] == [
+        ("7", [("überwiesen", None, None)]), ("8", [("angenommen", 10, 2)]), ("9", [("angenommen", None, None)])]
+
+
+def test_consent_that_only_clears_the_way_for_a_vote_is_no_decision() -> None:
+    session = transcript(
+        ("Vorsitzende Wollny", "TOP 3 ist die Bestätigung der Niederschrift. Einwände? Keine. Wer bestätigt die "
+                               "Niederschrift? Gegenstimmen? Keine. Die Niederschrift ist bestätigt."),
+        ("Oberbürgermeisterin Roth", "Die 4.3 wird heute nicht entschieden. Sind alle damit einverstanden? – Ich "
+                                     "sehe Nicken."),
+        ("Oberbürgermeisterin Roth", "Gut, dann ist die Bauvoranfrage bis nach der Ortsbesichtigung vertagt."),
+    )
+    votes = [(v.outcome, v.text) for v in extract(session).unassigned_votes + [
+        v for i in extract(session).agenda_items for v in i.votes]]
+    assert votes == [("angenommen", "Die Niederschrift ist bestätigt."),
+                     ("vertagt", "Gut, dann ist die Bauvoranfrage bis nach der Ortsbesichtigung vertagt.")]
+
+
+def test_reports_summaries_and_news_are_no_results() -> None:
+    for sentence in ("Der Kreistag hat 2021 einstimmig beschlossen, dass der Landkreis fahrradfreundlicher wird.",
+                     "Der Peter ist ja in den Verbandsgemeinderat gewählt worden und hat darum gebeten.",
+                     "Zur Erinnerung, der Antrag zum Sozialticket ist heute abgesetzt worden.",
+                     "Unterm Strich: Der Satzung haben wir zugestimmt, der Verkauf ist beschlossen, und der "
+                     "Zuschuss ist bewilligt.",
+                     "Beim Dorfgemeinschaftshaus ist die Förderung aus dem LEADER-Programm bewilligt.",
+                     "Das Bauamt hat uns gesagt, das Steuergerät ist bestellt."):
+        assert result_outcome(sentence) is None, sentence
+    for sentence, outcome in (
+            ("Der Kreistag hat die Haushaltssatzung 2027 mit 30 Ja-Stimmen bei 17 Nein-Stimmen beschlossen.",
+             "angenommen"),
+            ("Lisa, du bist mit elf Ja-Stimmen, ohne Gegenstimme, bei deiner eigenen Enthaltung gewählt.",
+             "angenommen"),
+            ("Damit ist Frau Seidl einstimmig zur neuen Leiterin des Stadtbauamtes bestellt.", "angenommen"),
+            # the proposal to refuse a permit is adopted: the vote's outcome is "angenommen"
+            ("Einstimmig mit 29:0, die Wettannahmestelle in der Bahnhofstraße wird nicht genehmigt.", "angenommen")):
+        assert result_outcome(sentence) == outcome, sentence

@@ -845,3 +845,22 @@ def test_unpunctuated_speech_recognition_cues_stay_apart_so_calls_stay_at_the_st
 
     assert [(i.number, i.title) for i in extract(parsed).agenda_items] == [
         ("1", "fragen der einwohnerinnen und einwohner")]
+
+
+def test_srt_with_speaker_labels_only_where_the_speaker_changes() -> None:
+    cues = [("Vorsitzende Wollny: Guten Abend.", 0), ("Tagesordnungspunkt 1, Eröffnung.", 6),
+            ("Grabowski (Linke): Wir bitten, TOP 11 abzusetzen.", 12), ("Die Zahlen fehlen.", 18),
+            ("Vorsitzende Wollny: Widerspruch? Keiner.", 24), ("TOP 3 ist die Niederschrift.", 30),
+            ("Gegenstimmen? Keine.", 36), ("Ergebnis 23/0/4.", 42), ("Einwohnerin: Eine Frage.", 48),
+            ("Bürgermeister Rehfeld: Dazu gibt es keinen Beschluss.", 54), ("Vorsitzende Wollny: Weitere Fragen?", 60),
+            ("Grabowski (Linke): Nein, danke.", 66)]
+    srt = "\n".join(f"{n}\n00:00:{start:02d},000 --> 00:00:{start + 2:02d},000\n{text}\n"
+                    for n, (text, start) in enumerate(cues, start=1))
+    speakers = [s.speaker for s in parse_srt(srt, merge=False).segments]
+    # four seconds of silence between cues: the label still carries, because this file labels changes only
+    assert speakers == ["Vorsitzende Wollny"] * 2 + ["Grabowski (Linke)"] * 2 + ["Vorsitzende Wollny"] * 4 + [
+        "Einwohnerin", "Bürgermeister Rehfeld", "Vorsitzende Wollny", "Grabowski (Linke)"]
+    every_cue = "\n".join(f"{n}\n00:00:{start:02d},000 --> 00:00:{start + 2:02d},000\nA: {text}\n"
+                          for n, (text, start) in enumerate([("Eins.", 0), ("Zwei.", 6), ("Drei.", 12)], start=1))
+    unlabelled = every_cue + "4\n00:00:30,000 --> 00:00:32,000\nVier.\n"
+    assert parse_srt(unlabelled, merge=False).segments[-1].speaker is None  # a file that labels every cue

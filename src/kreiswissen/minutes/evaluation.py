@@ -196,8 +196,10 @@ def title_overlap(label_title: str, predicted_title: str) -> float:
 
 
 def _contains(haystack: str, needle: str) -> bool:
-    needle = normalize_text(needle)
-    return bool(needle) and bool(words(needle)) and needle in normalize_text(haystack)
+    """Whether the needle's words occur in the haystack as a run, whatever the punctuation between them (the
+    extractor joins a question and its answer with " – ")."""
+    needle_words = " ".join(words(needle))
+    return bool(needle_words) and f" {needle_words} " in f" {' '.join(words(haystack))} "
 
 
 def text_overlap(anchor: str, predicted_text: str) -> float:
@@ -374,9 +376,10 @@ def counts_agree(label: Mapping[str, Any], predicted: Mapping[str, Any] | None) 
                for k in ("nein", "enthaltung"))
 
 
-def format_table(result: Mapping[str, Any]) -> str:
+def format_table(result: Mapping[str, Any], *, errors: bool = True) -> str:
     """A plain-text table: precision, recall, F1 and tp/gold/predicted per file and overall, for agenda items and
-    votes, the vote outcome accuracy, then the missed and spurious entries."""
+    votes, the vote outcome accuracy, then (unless ``errors`` is false: a blind set's errors must stay unseen)
+    the missed and spurious entries."""
 
     def cells(m: Mapping[str, Any]) -> str:
         return (f"{m['precision']:5.2f} {m['recall']:5.2f} {m['f1']:5.2f} "
@@ -401,7 +404,7 @@ def format_table(result: Mapping[str, Any]) -> str:
     if overall["votes"].get("counts_labelled"):
         lines.append(f"vote counts (Ja/Nein/Enthaltungen) right: {overall['votes']['counts_correct']}/"
                      f"{overall['votes']['counts_labelled']} of the matched votes with labelled counts")
-    for kind, label in (("agenda_items", "agenda item"), ("votes", "vote")):
+    for kind, label in (("agenda_items", "agenda item"), ("votes", "vote")) if errors else ():
         for entry in overall[kind]["missed"]:
             lines.append(f"missed {label}: {entry['file']}: {_describe(entry)}")
         for entry in overall[kind]["spurious"]:
@@ -429,6 +432,7 @@ KOMMUNAL_HELDOUT_LABELS = "labels_kommunal_heldout.json"
 KOMMUNAL_BLIND_LABELS = "labels_kommunal_blind.json"
 KOMMUNAL_D_LABELS = "labels_kommunal_d.json"
 KOMMUNAL_E_LABELS = "labels_kommunal_e.json"
+KOMMUNAL_F_LABELS = "labels_kommunal_f.json"
 TRANSCRIPT_SUFFIXES = (".txt", ".vtt", ".srt", ".docx", ".xml")
 
 

@@ -31,7 +31,7 @@ _CHAIR_ANYWHERE = re.compile(r"\b(?:Vorsitz|Vorsitzende[r]?|Sitzungsleitung)\b")
 # "Ich rufe Punkt 5 der Tagesordnung auf", "rufe ich auf Punkt 3 der Tagesordnung:",
 # "Ich rufe die Tagesordnungspunkte 3 a und 3 b auf", "Wir kommen zu TOP 7", "Zusatzpunkt 2"
 _ITEM_WORD = r"(?:Tagesordnungspunkte?|Punkte?|TOP|Zusatzpunkte?|ZP)"
-_NUMBER = r"(\d{1,3}(?:\s?[a-z]\b)?(?:\.\d{1,2})?)"
+_NUMBER = r"(\d{1,3}(?!\d)(?:\s?[a-z]\b)?(?:\.\d{1,2})?)"
 _CALL = re.compile(
     r"(?:\brufe\b[^.:!?]{0,60}?\bauf\b\s*:?\s*|\brufe\b[^.:!?]{0,40}?|\b(?:kommen|gehen)\b[^.:!?]{0,20}?"
     r"\b(?:zu|über\s+zu)\b\s*|\bAufruf\b\s*(?:von|des|der)?\s*)(?:den\s+|die\s+)?"
@@ -92,7 +92,7 @@ _SPOKEN_NUMBER = (rf"(?:{_UNIT}und)?(?:{'|'.join(_TENS)})|eins|zwei|drei|vier|f�
 _LEAD_NUMBER_WORD = re.compile(
     r"(?P<lead>\b(?:sind\s+wir\s+bei|wir\s+sind\s+bei|weiter\s+mit|komme\s+zu|kommen\s+zu|^dann))\s+"
     rf"(?P<n>{_SPOKEN_NUMBER})(?:\s+(?P<letter>[a-e])\b)?(?=\s+\w)", re.IGNORECASE)
-_SPOKEN_SUBITEM = re.compile(rf"\b({_SPOKEN_NUMBER})\s+punkt\s+({_SPOKEN_NUMBER})\b", re.IGNORECASE)
+_SPOKEN_SUBITEM = re.compile(rf"\b({_SPOKEN_NUMBER})\s+punkt\s+({_SPOKEN_NUMBER}|\d{{1,2}})\b", re.IGNORECASE)
 _SPOKEN_NUMBER_COLON = re.compile(rf"(?P<pre>^(?:(?:jetzt|dann|nun|so)\s+)?(?:(?:wir\s+kommen\s+)?(?:zur|zu|die)\s+)?)"
                                   rf"(?P<n>{_SPOKEN_NUMBER})\s*:(?=\s)", re.IGNORECASE)
 _ITEM_NUMBER_WORD = re.compile(rf"\b(?P<item>{_ITEM_WORD})\s+(?P<n>(?:{_UNIT}und)?(?:{'|'.join(_TENS)})|"
@@ -167,12 +167,15 @@ _NOT_AGENDA = re.compile(r"\b(?:Frage|Fragen|Geschäftsbereich)\s+\d", re.IGNORE
 
 _OUTCOME = re.compile(r"\b(angenommen|abgelehnt|überwiesen|verwiesen|zurückverwiesen|zurückgezogen|vertagt|"
                       r"abgesetzt|genehmigt|gewählt|erteilt|empfohlen|zugestimmt|bestätigt|entlastet|festgestellt|"
-                      r"vereinbart|bewilligt|gefasst|stattgegeben|erweitert)\b", re.IGNORECASE)
+                      r"vereinbart|bewilligt|gefasst|stattgegeben|erweitert|ergänzt|bestellt|berufen|entsandt|benannt)\b",
+                      re.IGNORECASE)
 # Outcome words that state an adoption: minutes approved, a person elected, consent (Einvernehmen) given, a
 # committee's recommendation made.
 _ADOPTED_WORDS = {"genehmigt", "gewählt", "erteilt", "empfohlen", "zugestimmt", "bestätigt", "entlastet",
-                  "festgestellt", "vereinbart", "bewilligt", "gefasst", "stattgegeben", "erweitert"}
-_ADOPTED_STATEMENT = re.compile(r"\b(?:ist|sind|wurde|wurden|gilt|gelten|hat|haben)\b|^(?:Also|Damit|Somit)\b",
+                  "festgestellt", "vereinbart", "bewilligt", "gefasst", "stattgegeben", "erweitert", "ergänzt",
+                  "bestellt", "berufen", "entsandt", "benannt"}
+_ADOPTED_STATEMENT = re.compile(r"\b(?:ist|sind|bist|seid|wurde|wurden|gilt|gelten|hat|haben)\b|"
+                                r"^(?:Also|Damit|Somit)\b",
                                 re.IGNORECASE)
 _ELLIPTIC = re.compile(r"^(?:Also|Damit|Somit)\b", re.IGNORECASE)
 # The body itself as the subject of an active perfect ("der Gemeinderat hat einstimmig zugestimmt"); any other
@@ -182,7 +185,7 @@ _OWN_BODY = re.compile(r"\b(?:Gemeinderat|Kreistag|Stadtrat|Rat|Ortschaftsrat|Or
                        r"(?:hat|haben)\b", re.IGNORECASE)
 _WHO_ASKS = re.compile(r"\bwer\b(?:\s+\S+){0,5}\s*$", re.IGNORECASE)
 _NEGATED = re.compile(r"\bnicht\s+(?:[\wäöüß.,]+\s+){0,2}$", re.IGNORECASE)
-_STATEMENT = re.compile(r"\b(?:ist|sind|wurde|wurden|worden|wird|werden|damit|also|somit|einstimmig|"
+_STATEMENT = re.compile(r"\b(?:ist|sind|bist|wurde|wurden|worden|wird|werden|damit|also|somit|einstimmig|"
                         r"mehrheitlich|Mehrheit|gilt|gelten|hat)\b", re.IGNORECASE)
 _SO_DECIDED = re.compile(r"\b(?:Es|Dann|Das)\s+ist\s+(?:so\s+)?beschlossen\b|\bso\s+beschlossen\b",
                          re.IGNORECASE)
@@ -200,17 +203,22 @@ _EARLIER = re.compile(r"\b(?:am\s+\d+|im\s+(?:Januar|Februar|März|April|Mai|Jun
                       r"November|Dezember|letzten|vergangenen|Vorjahr)|letzte[nmr]?\s+(?:Sitzung|Woche|Jahr|Monat)|"
                       r"vorige[nmr]?|im\s+(?:Frühjahr|Frühling|Sommer|Herbst|Winter)|in\s+seiner\s+Sitzung|seinerzeit|bereits|schon\s+(?:im|am|in)|damals|am\s+[a-zäöü]+ten)\b",
                       re.IGNORECASE)
+# "Der Kreistag hat 2021 einstimmig beschlossen": a year after the auxiliary dates a report.
+_YEAR_REPORT = re.compile(r"\b(?:hat|haben|hatte|hatten)\s+(?:(?:im\s+Jahr(?:e)?|bereits|schon)\s+)?"
+                          r"(?:19|20)\d\d\b")
 # The chair's summary of several results is no result of its own.
 _SUMMARY = re.compile(r"^(?:Heute?\s+haben\s+wir\s+(?:also\s+)?|"
                       r"(?:Noch\s+)?(?:einmal\s+)?(?:kurz\s+)?zusammengefasst|Zusammenfassend|Ich\s+fasse\s+"
-                      r"(?:noch\s+einmal\s+|kurz\s+)?zusammen|Zur\s+Übersicht|Im\s+Überblick)\b", re.IGNORECASE)
+                      r"(?:noch\s+einmal\s+|kurz\s+)?zusammen|Zur\s+Übersicht|Im\s+Überblick|Unterm\s+Strich|"
+                      r"Unter\s+dem\s+Strich|Alles\s+in\s+allem)\b", re.IGNORECASE)
 _SUMMARY_INNER = re.compile(r"\b(?:kurz\s+)?zusammengefasst\b[^:.]{0,40}:|\bfasse\b[^:.]{0,50}\bzusammen\s*:|"
                             r"\b(?:ein\s+)?(?:kurzer\s+)?Überblick\b[^:.]{0,40}:", re.IGNORECASE)
 _NOT_A_RESULT = re.compile(r"\b(?:wenn|falls|sofern|ob|soll|sollen|sollte|kann|können|muss|müssen|werden\s+muss|"
                            r"angenommen\s+werden|bitte|beantragt|wünscht|möchte|darf|dürfen|sei|wäre)\b",
                            re.IGNORECASE)
 _AFTER_NOT_RESULT = re.compile(r"^\s*(?:werden|wird|worden\s+sei|zu\s+werden)\b", re.IGNORECASE)
-_PAST_REPORT = re.compile(r"\bwar(?:en)?\b.*\bworden\b|\bhatten?\b.*\b(?:beschlossen|angenommen|abgelehnt|"
+_PAST_REPORT = re.compile(r"\bwar(?:en)?\b.*\bworden\b|\b(?:ist|sind)\b[^.;]{0,100}\b(?:gewählt|abgesetzt|beschlossen|"
+                          r"angenommen|abgelehnt|genehmigt|vertagt|überwiesen|verwiesen|zurückgezogen)\s+worden\b|\bhatten?\b.*\b(?:beschlossen|angenommen|abgelehnt|"
                           r"empfohlen|genehmigt|gewählt|zugestimmt|bewilligt)\b", re.IGNORECASE)
 _REFERENCE = re.compile(r"\b(?:das\s+hatten\s+wir|wie\s+(?:eingangs|am\s+Anfang|vorhin|bereits|schon)\s+"
                         r"(?:beschlossen|besprochen|gesagt|festgestellt))\b", re.IGNORECASE)
@@ -229,6 +237,12 @@ _CONSENT: list[tuple[re.Pattern[str], str | None, bool]] = [  # (pattern, outcom
      "überwiesen", False),
     (re.compile(r"^(?:Dazu\s+gibt\s+es|Es\s+besteht|Es\s+herrscht)\s+(?:offensichtlich\s+|offenbar\s+|also\s+)?"
                 r"Einvernehmen\b", re.I), None, False),
+    # "Das ist nicht der Fall; so verfahren wir.", speech recognition without punctuation: "gibt es widerspruch gegen
+    # eine offene wahl per handzeichen das ist nicht der fall dann wählen wir offen"
+    (re.compile(r"(?:^|\b(?:widerspr|einw[äa]nd|bedenken)\w*\b[^.?!]{0,100}?)(?:das\s+ist\s+nicht\s+der\s+fall|"
+                r"das\s+sehe\s+ich\s+nicht)[,;]?\s+(?:dann|also|so)\s+(?:wählen|verfahren|machen|stimmen)\s+wir\b",
+                re.I),
+     None, False),
     (re.compile(r"^(?:Offenbar!?\s*)?Dann\b.{0,60}\bvon\s+der\s+Tagesordnung\s+(?:zu\s+)?(?:streichen|abzusetzen|"
                 r"abgesetzt)", re.I), "abgesetzt", False),
 ]
@@ -251,7 +265,8 @@ _SO_SETTLED = re.compile(r"\b(?:ist|sind)\s+(?:die|der|das)\s+[\wäöüß-]+\s+(
 _CONSENT_REPLY = re.compile(r"^(?:[—–-]\s*)?(?:Das\s+sehe\s+ich\s+nicht|Das\s+ist\s+nicht\s+der\s+Fall|"
                             r"Ich\s+sehe\s+(?:keinen|keine|niemanden)\b|Keine[rs]?\b|Niemand\b|Nein\b|Sehe\s+ich\s+"
                             r"nicht)", re.IGNORECASE)
-_CONSENT_FOLLOW = re.compile(r"^(?:Gut,?\s+)?(?:dann|also)\s+(?:verfahren\s+wir\s+so|machen\s+wir\s+(?:das|es)\s+so)\b",
+_CONSENT_FOLLOW = re.compile(r"^(?:Gut,?\s+)?(?:dann|also)\s+(?:verfahren\s+wir\s+so|machen\s+wir\s+(?:das|es)\s+so|"
+                             r"wählen\s+(?:wir|mer)\s+(?:offen|per\s+Handzeichen))\b",
                              re.IGNORECASE)
 _CONSENT_STATED = re.compile(r"^(?:Gut,?\s+)?Ich\s+sehe\s+(?:Zustimmung|Einverständnis|Einvernehmen|allgemeine[ns]?\s+"
                              r"(?:Zustimmung|Nicken)|Nicken|Kopfnicken|keinen\s+Widerspruch|keine\s+Einwände)\b|"
@@ -260,7 +275,7 @@ _CONSENT_STATED = re.compile(r"^(?:Gut,?\s+)?Ich\s+sehe\s+(?:Zustimmung|Einverst
 _CONTEXT_REMOVED = re.compile(r"von\s+der\s+Tagesordnung\s+(?:zu\s+)?(?:streichen|abzusetzen|abgesetzt)|"
                               r"abgesetzt\s+werden", re.I)
 _CONTEXT_REFERRAL = re.compile(r"Überweisung|überwiesen|überweisen|verwiesen|Verweisung|\bgeht\s+(?:[\wäöü]+\s+){0,3}"
-                               r"(?:in\s+(?:den|die|das)|an\s+(?:den|die))\s+[\wäöüß-]*(?:ausschuss|ausschuß|"
+                               r"(?:in\s+(?:den|die|das)|an\s+(?:den|die))\s+(?:[\wäöüß-]+\s+(?:und\s+)?){0,3}[\wäöüß-]*(?:ausschuss|ausschuß|"
                                r"bezirksvertretung|ortsbeirat|ortschaftsrat|beirat)", re.I)
 _MAJORITY_PREFIX = re.compile(r"^(?:Das\s+)?(?:erste|zweite|letzte)?\s*(?:war|ist)\s+(?:die|offenbar\s+die)\s+"
                               r"Mehrheit\b", re.I)
@@ -377,6 +392,94 @@ def called_numbers(sentence: str, call: re.Match[str]) -> list[str]:
     return list(dict.fromkeys(numbers))
 
 
+# Calls found by the agenda's order: a chair who names the next item's number ("Wir starten mit Punkt 1 der
+# Tagesordnung, …", "Nummer 4.2: …", "Die Sechs: …", "…, das ist unser Punkt 4.") calls it, whatever the lead words.
+_SEQ_MENTION = re.compile(rf"\b(?:{_ITEM_WORD}|Nummer)\s*(?P<number>\d{{1,3}}(?:\.\d{{1,2}})?(?:\s?[a-e]\b)?)"
+                          r"(?!\s*(?:der\s+Tagesordnung\s+)?(?:wird|wurde|bleibt|entfällt|soll|kann|muss|hat|haben|"
+                          r"geht|gilt|war|hatten|werden|ist|sind|kommt|steht|stehen|liegt|möchte|ergänzt|erweitert)\b)",
+                          re.IGNORECASE)
+_SEQ_BARE = re.compile(r"(?:^|(?<=\s))(?P<number>\d{1,2}(?:\.\d{1,2}|\s?[a-e]\b)?)\s*:\s+(?=[A-ZÄÖÜ])|"
+                       r"(?:^|[,:–-]\s+|\b(?i:die|der|noch|mit)\s+)(?P<number2>\d{1,2}(?:\.\d{1,2}|\s?[a-e]\b)?)"
+                       r"\s*,\s+(?=[A-ZÄÖÜ])")
+_SEQ_WORD = re.compile(rf"\b(?:die|der)\s+(?P<n>{_SPOKEN_NUMBER})(?:\s+(?P<letter>[a-e]))?\s*:\s+(?=[A-ZÄÖÜ])",
+                       re.IGNORECASE)
+_SEQ_ALONE = re.compile(rf"^(?:(?:und|dann|jetzt|also|so|nun|gut)[,\s]+)?(?:(?:die|der|punkt|top)\s+)?"
+                        rf"(?P<n>{_SPOKEN_NUMBER}|\d{{1,2}}(?:\.\d{{1,2}})?)(?:\s?(?P<letter>[a-e]))?\s*[.:!]?\s*$",
+                        re.IGNORECASE)
+_SEQ_NOT = re.compile(r"\bwer\b|\bbitte\s+ich\b|\bbeantrag|\bvorgeschlagen|\babzusetzen\b|\bzu\s+vertagen\b|"
+                      r"\bvon\s+der\s+Tagesordnung\b|\bnach\s+(?:Punkt|TOP)\b|\bvor\s+(?:Punkt|TOP)\b|Öffentlichkeit",
+                      re.IGNORECASE)
+
+
+def successors(last: str | None, removed: set[str]) -> set[str]:
+    """The item numbers that may come next after ``last`` ("4" → 5, 5a, 5.1, 4a, 4.1; "4.1" → 4.2, 5, 5.1;
+    "8a" → 8b, 9, 9a): items taken off the agenda are skipped."""
+    if last is None:
+        return {"1", "1.1", "1a"}
+    m = re.fullmatch(r"(\d+)(?:\.(\d+))?([a-z])?", last)
+    if m is None:
+        return set()
+    major, minor, letter = int(m.group(1)), m.group(2), m.group(3)
+    found: set[str] = set()
+    if minor:
+        found.add(f"{major}.{int(minor) + 1}")
+    elif letter:
+        found.add(f"{major}{chr(ord(letter) + 1)}")
+    else:
+        found |= {f"{major}a", f"{major}.1"}
+    following = major + 1
+    for _ in range(4):
+        found |= {str(following), f"{following}.1", f"{following}a"}
+        if str(following) not in removed:
+            break
+        following += 1
+    return found
+
+
+def sequence_call(sentence: str, last: str | None, called: set[str | None],
+                  removed: set[str]) -> tuple[str, str] | None:
+    """(number, title) when a chair's sentence names the number of the item that comes next in the agenda's order
+    near its start or as "das ist (unser) Punkt N", and is no question, proposal, vote or report."""
+    if _SEQ_NOT.search(sentence):
+        return None
+    # "punkt 10 haben wir ja abgesetzt also punkt 11 …": an item the sentence says is off is skipped as well
+    said_off = {m.group(1) for m in re.finditer(r"\b(?:Punkt|TOP|Tagesordnungspunkt)\s*(\d{1,3})\b[^.?!]{0,40}?\b"
+                                                r"(?:abgesetzt|vertagt|gestrichen|verschoben|zurückgezogen)\b",
+                                                sentence, re.IGNORECASE)}
+    expected = successors(last, removed | said_off) - {n for n in called if n}
+    if not expected:
+        return None
+    alone = _SEQ_ALONE.match(sentence)
+    if alone:  # "Sieben." then the title in the next sentence
+        number = f"{digits(alone.group('n'))}{alone.group('letter') or ''}".lower()
+        return (number, "") if number in expected else None
+    spoken = _SEQ_WORD.search(sentence)
+    candidates: list[tuple[str, int, int]] = []
+    if spoken:
+        candidates.append((f"{digits(spoken.group('n'))}{spoken.group('letter') or ''}", spoken.start(), spoken.end()))
+    for pattern in (_SEQ_MENTION, _SEQ_BARE):
+        for m in pattern.finditer(sentence):
+            group = "number" if m.group("number") else "number2"
+            if re.match(r"\s*(?:,|und|bis|sowie|oder)\s*(?:TOP\s*|Punkt\s*)?\d", sentence[m.end(group):]):
+                continue  # "Für die Punkte 11 und 12 …": several items named at once
+            candidates.append((re.sub(r"\s+", "", m.group(group)).lower(), m.start(group), m.end()))
+    for number, start, end in candidates:
+        if number not in expected:
+            continue
+        before = sentence[:start]
+        if "?" in sentence[:end + 60] or _REPORTED.search(sentence[start:]):
+            continue  # "Punkt 5 noch Fragen?", "Punkt 5 ist in der letzten Sitzung vertagt worden"
+        if start > 70 and not re.search(r",\s*das\s+ist\s+(?:unser|der|die|jetzt)?\s*(?:\S+\s*)?$", before,
+                                         re.IGNORECASE):
+            continue
+        after = sentence[end:].strip(" :;,.-—–")
+        after = re.sub(r"^(?:der\s+Tagesordnung|auf)\b[\s:,]*", "", after, flags=re.IGNORECASE).strip(" :;,.")
+        title = after or re.sub(r"^(?:\w+\s+){0,3}?(?:zum|zur|mit\s+(?:dem|der|den))\s+|,\s*das\s+ist.*$", "",
+                                before, flags=re.IGNORECASE).strip(" :;,.")
+        return number, title
+    return None
+
+
 def _words(text: str) -> set[str]:
     return {w.lower() for w in re.findall(r"[\wäöüß]{4,}", text)}
 
@@ -388,7 +491,7 @@ def consent_outcome(sentence: str, context: str) -> tuple[str, bool] | None:
                                                                 (_CONSENT_INNER, None, True)]
     if _CONSENT_QUESTION.search(context) or _CONSENT_QUESTION_ANY.search(context):
         consent.append((_SO_SETTLED, "angenommen", False))  # "… – Keine. Dann ist die Redezeit so festgelegt."
-    if _CONSENT_QUESTION.search(context) and not _OPEN_VOTE.search(context):
+    if _CONSENT_QUESTION.search(context):
         consent.append((_CONSENT_REPLY, None, True))
     for pattern, outcome, bare in _CONSENT + consent:
         if pattern.search(sentence):
@@ -416,7 +519,8 @@ _DEBATE = r"(?:Aussprache|Debatte|Rednerliste|Redeliste)"
 _DEBATE_CLOSED = re.compile(rf"\b{_DEBATE}\s+ist\s+(?:damit\s+|also\s+|somit\s+)?(?:beendet|geschlossen)\b|"
                             rf"\bist\s+(?:damit\s+|also\s+|somit\s+)?(?:die|der)\s+{_DEBATE}\s+(?:damit\s+)?"
                             r"(?:beendet|geschlossen)\b", re.IGNORECASE)
-_DECISION_CONTEXT = re.compile(r"\bMehrheit\b|einstimmig|Widerspr|\bNein\b|Gegenprobe|Handzeichen|Einw[äa]nd",
+_DECISION_CONTEXT = re.compile(r"\bMehrheit\b|mehrheitlich|\bdafür\b|einstimmig|Widerspr|\bNein\b|Gegenprobe|"
+                               r"Handzeichen|Einw[äa]nd",
                                re.IGNORECASE)
 
 
@@ -426,6 +530,10 @@ def result_outcome(sentence: str, context: str = "", following: str = "") -> str
     next sentence) may say where a decided referral goes ("Der Antrag geht in den Bauausschuss")."""
     if sentence.rstrip().endswith("?") or _SUMMARY.search(sentence) or _SUMMARY_INNER.search(sentence[:120]):
         return None
+    if _YEAR_REPORT.search(sentence):
+        return None  # "Der Kreistag hat 2021 einstimmig beschlossen, …"
+    if len(_OUTCOME.findall(sentence)) + len(re.findall(r"\bbeschlossen\b", sentence, re.IGNORECASE)) >= 3:
+        return None  # several results in one sentence: a summary
     if _NOBODY_ELECTED.search(sentence):
         return "unentschieden"  # a tied ballot: nobody elected
     if _DEBATE_CLOSED.search(sentence):
@@ -469,6 +577,7 @@ def result_outcome(sentence: str, context: str = "", following: str = "") -> str
         return None  # "Bei Stimmengleichheit gilt ein Antrag als abgelehnt": the rule, not the result (unless the
         # tie is stated in the same breath and no result follows: "fünf zu fünf und bei stimmengleichheit ist …")
     word = match.group(1).lower()
+    voted = bool(_MAJORITY.search(before)) or _RATIO.search(digits(before)) is not None
     if word == "festgestellt" and not (_MAJORITY.search(sentence) or re.search(r"\d|Stimmen", digits(sentence))):
         return None  # "Die Beschlussfähigkeit ist festgestellt" is a finding; "einstimmig festgestellt" a decision
     if word == "bestätigt" and not re.search(r"Niederschrift|Protokoll|Tagesordnung", sentence, re.IGNORECASE):
@@ -480,7 +589,14 @@ def result_outcome(sentence: str, context: str = "", following: str = "") -> str
     if word in ("empfohlen", "bewilligt", "gefasst") and not (
             re.search(r"\b(?:ist|sind|wird|wurde|wurden)\b", before, re.IGNORECASE) or _ELLIPTIC.search(sentence)):
         return None  # "der Werkausschuss hat … empfohlen", "Der Bund hat … bewilligt": another body acted
-    if word == "erweitert" and not re.search(r"Tagesordnung", sentence, re.IGNORECASE):
+    if word in ("genehmigt", "bewilligt") and not (voted or _ELLIPTIC.search(sentence) or re.search(
+            r"\b(?:damit|somit|also|dann)\b", before, re.IGNORECASE) or _DECISION_CONTEXT.search(context[-200:])
+            or _VOTE_CALL.search(context[-200:])):
+        return None  # "Die Container sind genehmigt", "… ist die Förderung bewilligt": news, no vote before it
+    if word in ("bestellt", "berufen", "entsandt", "benannt") and not re.search(
+            r"\bzu[mr]?\s|\bals\s|einstimmig|mehrheitlich|Stimmen", sentence, re.IGNORECASE):
+        return None  # "das Steuergerät ist bestellt": no appointment
+    if word in ("erweitert", "ergänzt") and not re.search(r"Tagesordnung", sentence, re.IGNORECASE):
         return None
     if (word in _ADOPTED_WORDS and re.search(r"\b(?:hat|haben)\b", before, re.IGNORECASE)
             and not re.search(r"\b(?:ist|sind|wurde|wurden)\b", before, re.IGNORECASE)
@@ -492,13 +608,16 @@ def result_outcome(sentence: str, context: str = "", following: str = "") -> str
         return None  # "Das Mobilitätsreferat hat den Antrag im Herbst abgelehnt"
     if re.search(r"\bnoch\s+nicht\s*$", before, re.IGNORECASE) or _REFERENCE.search(sentence):
         return None  # a state or a reference, no result: "noch nicht beschlossen", "das hatten wir am Anfang"
-    if word in _ADOPTED_WORDS and (_EARLIER.search(sentence) or not _ADOPTED_STATEMENT.search(before)):
+    if word in _ADOPTED_WORDS and (_EARLIER.search(sentence) or not (_ADOPTED_STATEMENT.search(before) or voted)):
         return None  # "wurde bereits im März genehmigt", "Dann wird geheim gewählt"
     if _WHO_ASKS.search(before):
         return None  # speech recognition without "?": "wer erteilt das einvernehmen"
     if word in ("verwiesen", "überwiesen", "zurückverwiesen"):
         return "überwiesen"
     if word in _ADOPTED_WORDS:
+        if voted and _NEGATED.search(before) and not re.search(r"\bmehrheitlich\b", before, re.IGNORECASE):
+            return "angenommen"  # "Einstimmig mit 29:0, die Wettannahmestelle … wird nicht genehmigt": the
+            # proposal to refuse is adopted
         word = "angenommen"
     if _NEGATED.search(before) and word in ("angenommen", "abgelehnt"):
         return "abgelehnt" if word == "angenommen" else "angenommen"
@@ -546,6 +665,46 @@ def _vote(sentence: str, context: list[str], outcome: str, ref: SourceRef) -> Vo
                 roll_call=bool(_ROLL_CALL.search(window)) and counts["yes"] is not None, motion=motion)
 
 
+# The result line of a typed protocol: "Abstimmungsergebnis: Ja 7, Nein 2, Enthaltung 1.", "Ergebnis des ersten
+# Wahlgangs: …", "Abstimmungsergebnis (namentlich): …" — at the start of a paragraph, or as its speaker label.
+_RESULT_LABEL = re.compile(r"(?:^|(?<=[.;!]\s)|(?<=\n))"
+                           r"(?P<label>(?:Abstimmungs|Beschluss|Wahl)?[Ee]rgebnis(?:\s+de[rs]\s+"
+                           r"(?:\w+\s+){0,2}(?:Abstimmung|Wahl|Wahlgangs|Wiederholungswahl))?|Abstimmung|Votum)"
+                           r"(?:\s*\([^)]{0,40}\)|\s+(?:über|zu[mr]?)\s+[^:\n]{0,60})?\s*:\s*")
+_ELECTION = re.compile(r"\bWahl|\bBewerber|\bKandidat|\bgewählt\b|\bStimmzettel", re.IGNORECASE)
+_NO_ONE_HAS_MAJORITY = re.compile(r"\bkeine[rn]?\s+(?:de[rn]\s+\w+\s+)?(?:hat|haben|erhält|erhielt)\s+die\s+"
+                                  r"(?:erforderliche\s+|notwendige\s+)?Mehrheit|Stimmengleichheit", re.IGNORECASE)
+
+
+def result_record(text: str, speaker: str | None) -> str | None:
+    """The result line of a typed protocol in a paragraph (from its label on), or None."""
+    if speaker and _RESULT_LABEL.fullmatch(f"{speaker.strip()}: "):
+        return f"{speaker.strip()}: {text.strip()}"
+    found = _RESULT_LABEL.search(text)
+    if found is None or (found.start() > 0 and speaker is None):
+        return text[found.start():].strip() if found is not None else None
+    return text[found.start():].strip()
+
+
+def record_outcome(text: str, context: str = "") -> str | None:
+    """The outcome a protocol's result line states: in words ("Die Änderungssatzung ist beschlossen"), a tied or
+    failed ballot, by the figures (more Ja than Nein: adopted), or "einstimmig"/"mehrheitlich"."""
+    body = _RESULT_LABEL.sub("", text, count=1)
+    if _ELECTION.search(text) and _NO_ONE_HAS_MAJORITY.search(body):
+        return "unentschieden"
+    stated = [o for o in (result_outcome(s, context) for s in _sentences(body)) if o is not None]
+    if stated:
+        return stated[-1]
+    counts = _counts(body)
+    if counts["yes"] is not None and counts["no"] is not None:
+        return "angenommen" if counts["yes"] > counts["no"] else "abgelehnt"
+    if _MAJORITY.search(body) or re.search(r"\bMehrheit\b", body):
+        if re.search(r"\babgelehnt\b", body, re.IGNORECASE):
+            return "abgelehnt"
+        return "überwiesen" if _CONTEXT_REFERRAL.search(f"{context} {body}") else "angenommen"
+    return None
+
+
 _TITLE_LEAD = re.compile(r"\b(?:(?:wir\s+kommen|kommen\s+wir|ich\s+komme)\s+(?:jetzt\s+|nun\s+|dann\s+)?(?:zu|zum|zur)|"
                          r"(?:wir\s+sind|sind\s+wir)\s+(?:jetzt\s+|nun\s+|dann\s+)?(?:bei|beim)|weiter\s+mit|"
                          r"ich\s+rufe\b|nächste[r]?\s+punkt|als\s+nächstes)\b", re.IGNORECASE)
@@ -590,6 +749,45 @@ def _agenda_title_call(sentence: str, expected: list[AgendaHeading], called: set
     return AgendaHeading(normalise_number("", best.number), best.title, best.public)
 
 
+# A result given as a majority or as figures only ("Eindeutige Mehrheit für die Rückverweisung.", "Mehrheitlich
+# dafür.", "Zehn Ja, zwei Nein, keiner enthält sich."), after a vote was called.
+_BARE_MAJORITY = re.compile(r"^(?:(?:danke|gut|ja|also|das\s+ist|das\s+war)\s*,?\s*)*"
+                            r"(?:(?:eine?\s+)?(?:eindeutige|klare|"
+                            r"große|deutliche|breite|überwiegende|knappe)\s+Mehrheit|mehrheitlich)\b", re.IGNORECASE)
+
+
+def bare_tally(sentence: str, context: str, following: str) -> str | None:
+    """The outcome of a result stated as a majority or as figures only, or None."""
+    if sentence.rstrip().endswith("?") or re.search(r"\b(?:angenommen|beschlossen|abgelehnt|gewählt|zugestimmt)\b",
+                                                    sentence, re.IGNORECASE):
+        return None
+    around = f"{context} {sentence} {following}"
+    if _BARE_MAJORITY.search(sentence):
+        if re.search(r"\bdagegen\b", sentence, re.IGNORECASE):
+            return "abgelehnt"
+        adopted = True
+    else:
+        counts = _counts(sentence)
+        if counts["yes"] is None or counts["no"] is None or re.search(r"\b(?:ich\s+habe|gezählt|zähle)\b", sentence,
+                                                                     re.IGNORECASE):
+            return None
+        adopted = counts["yes"] > counts["no"]
+        if not adopted:
+            return "abgelehnt"
+    if re.search(r"\bVertagung\b", sentence, re.IGNORECASE):
+        return "vertagt"
+    if re.search(r"\bAbsetzung\b", sentence, re.IGNORECASE):
+        return "abgesetzt"
+    return "überwiesen" if _CONTEXT_REFERRAL.search(around) else "angenommen"
+
+
+# A member takes the chair: calls an item up, or says so.
+_TAKES_CHAIR = re.compile(r"\b(?:ich\s+rufe|rufe\s+ich)\b[^.?!]{0,50}\b(?:Tagesordnungspunkt|TOP|Punkt)\s*\d"
+                          r"[^.?!]{0,40}"
+                          r"\bauf\b|\b(?:übernehme|übernehmen)\s+(?:ich\s+)?(?:jetzt\s+|nun\s+)?(?:die\s+Sitzungsleitung|"
+                          r"den\s+Vorsitz)\b", re.IGNORECASE)
+
+
 def extract(transcript: Transcript) -> Structure:
     """Agenda items (called by the chair, or marked by the source format) with the results stated in them."""
     chairs_known = any(is_chair(s.speaker) for s in transcript.segments)
@@ -604,6 +802,7 @@ def extract(transcript: Transcript) -> Structure:
     last_bare: tuple[list[Vote], Vote] | None = None  # a bare consent ("Das ist der Fall") just recorded
 
     removed: set[str] = set()  # items taken off the agenda by an earlier decision
+    acting: str | None = None  # a member who chairs for a while (the chair is excluded for an item)
 
     def record(vote: Vote) -> None:
         if vote.outcome == "abgesetzt":
@@ -639,11 +838,29 @@ def extract(transcript: Transcript) -> Structure:
                     holder.remove(vote)
             last_bare = None
             continue
+        record_text = result_record(segment.text, segment.speaker) if segment.kind in ("speech", "narrative") \
+            else None
+        if record_text is not None:
+            # A typed protocol's result line ("Abstimmungsergebnis: Ja 8, Nein 0, Enthaltung 2. …"): the record
+            # states the result, not the chair.
+            outcome = record_outcome(record_text, " ".join(context[-3:]))
+            if outcome is not None:
+                record(_vote(record_text, [], outcome, segment.ref()))
+            pending_title = None
+            last_bare = None
+            context = []
+            continue
         if segment.kind != "speech":
             pending_title = None  # a gap in the record: the title is not known
             last_bare = None
             continue
         chair = is_chair(segment.speaker) if chairs_known else True
+        if chair:
+            acting = None
+        elif segment.speaker and (segment.speaker == acting or _TAKES_CHAIR.search(segment.text)):
+            # A deputy chairs while the chair is excluded ("Dann rufe ich den Tagesordnungspunkt 5 auf"): acting
+            # chair until the chair speaks again.
+            acting, chair = segment.speaker, True
         if not chair:
             pending_title = None  # a member speaks: the call had no title
             # A member asks that their own vote be recorded: it belongs to the last result, verbatim.
@@ -664,7 +881,7 @@ def extract(transcript: Transcript) -> Structure:
                 pending_title.title = first.rstrip(" ;,")
                 sentences = sentences[1:]
             pending_title = None
-        last_bare = None
+        carried, last_bare = last_bare, None  # a bare consent that ended the chair's previous turn
         # Weak decisions of this segment, absorbed by a decision stated right after them (within two sentences):
         # (holder, vote, position, absorbed by any later result of the segment). A reply ("Das ist der Fall")
         # is absorbed by any later result (it shaped the motion then voted on); a stated consent ("Ich sehe keinen
@@ -674,12 +891,17 @@ def extract(transcript: Transcript) -> Structure:
         def absorb(position: int, by_result: bool) -> None:
             nonlocal bare_in_segment
             for holder, earlier, at, anywhere in bare_in_segment:
-                if earlier in holder and (position - at <= 2 or (anywhere and by_result)):
+                if earlier in holder and (position - at <= 2 or (anywhere and by_result)) and not (
+                        anywhere and _OPEN_VOTE.search(earlier.text)):  # an open election's consent stands
                     holder.remove(earlier)
             bare_in_segment = [b for b in bare_in_segment if b[1] in b[0]]
 
         consent_in_segment: Vote | None = None
+        skip_next = False
         for position, original in enumerate(sentences):
+            if skip_next:  # the title of the item called by the sentence before
+                skip_next = False
+                continue
             following = sentences[position + 1] if position + 1 < len(sentences) else ""
             sentence = item_digits(original)  # "top drei a" → "top 3a" (speech recognition)
             sentence, call = find_call(sentence)
@@ -692,6 +914,19 @@ def extract(transcript: Transcript) -> Structure:
                     items.append(ExtractedItem(number, title, segment.ref(), source_text=original))
                 if len(fresh) == 1 and not title:
                     pending_title = items[-1]
+                context = []
+                continue
+            numbered = [i.number for i in items if i.number]
+            by_order = sequence_call(sentence, numbered[-1] if numbered else None, {i.number for i in items},
+                                     removed)
+            if by_order is not None and not by_order[1] and context and _VOTE_CALL.search(context[-1]):
+                by_order = None  # "Wer ist dafür? – Sieben.": a count, not item 7
+            if by_order is not None and not result_outcome(sentence):
+                title = by_order[1]
+                if not title and following and not (result_outcome(following) or following.rstrip().endswith("?")):
+                    title, skip_next = following.rstrip(" .;,"), True  # "Sieben. Die Straßennamen im Neubaugebiet."
+                items.append(ExtractedItem(by_order[0], title, segment.ref(), source_text=original))
+                pending_title = None if title else items[-1]
                 context = []
                 continue
             unnumbered = _CALL_UNNUMBERED.search(sentence)
@@ -723,6 +958,7 @@ def extract(transcript: Transcript) -> Structure:
                 context = [sentence]
                 continue
             previous_consent, consent_in_segment = consent_in_segment, None
+            outcome = None
             consent = consent_outcome(sentence, " ".join(context[-3:]))
             if consent is not None:
                 # "ich sehe nicken und keinen widerspruch dann ist der … vertagt": the result stated in the same
@@ -753,6 +989,9 @@ def extract(transcript: Transcript) -> Structure:
                 if outcome is None and _BARE_UNANIMOUS.search(sentence) and _VOTE_CALL.search(
                         " ".join(context[-4:])):
                     outcome, bare_unanimous = "angenommen", True  # "Gegenstimmen? – Keine. Einstimmig."
+                if outcome is None and _VOTE_CALL.search(" ".join(context[-4:])):
+                    outcome = bare_tally(sentence, " ".join(context[-3:]), following)
+                    bare_unanimous = outcome is not None
                 if outcome is not None and following.rstrip().endswith("?") and re.search(
                         r"\b(?:wird|werden|soll|sollen)\b", sentence, re.IGNORECASE):
                     outcome = None  # "TOP 11 wird abgesetzt. Gibt es Widerspruch?": a proposal
@@ -764,6 +1003,22 @@ def extract(transcript: Transcript) -> Structure:
                     record(vote)
                     if bare_unanimous:  # "Das ist einstimmig. Der Zuschuss … ist beschlossen.": one decision
                         bare_in_segment.append((items[-1].votes if items else unassigned, vote, position, False))
+            stated_here = (consent is not None and not consent[1]) or outcome is not None
+            if carried is not None and position == 0 and stated_here:
+                # "Sind alle einverstanden? – Ich sehe Nicken." ⏎ "Gut, dann ist die Bauvoranfrage … vertagt.": the
+                # decision is stated at the start of the chair's next turn.
+                holder, earlier = carried
+                if earlier in holder and holder and holder[-1] is not earlier:
+                    holder.remove(earlier)
+            if bare_in_segment and (re.match(r"^(?:\W*\w+\W+){0,2}?wer\b[^?]*\?\s*$", sentence, re.IGNORECASE)
+                                    or re.search(r"\bwer\b", sentence, re.IGNORECASE) and _VOTE_CALL.search(sentence)):
+                # "Einwände? – Keine. Wer bestätigt die Niederschrift?": the consent only cleared the way for the
+                # vote that follows.
+                for holder, earlier, at, reply in bare_in_segment:
+                    # Consent to an open election is a decision of its own (rule 2 of the labelling guide).
+                    if reply and earlier in holder and position - at <= 2 and not _OPEN_VOTE.search(earlier.text):
+                        holder.remove(earlier)
+                bare_in_segment = [b for b in bare_in_segment if b[1] in b[0]]
             context.append(sentence)
         if bare_in_segment:
             last_bare = (bare_in_segment[-1][0], bare_in_segment[-1][1])

@@ -528,13 +528,26 @@ def _punctuated(drafts: list[_Draft]) -> bool:
 INHERIT_GAP_S = 3.0
 
 
+def _labels_on_change(drafts: list[_Draft]) -> bool:
+    """Whether the file names the speaker only where the speaker changes: many unlabelled speech cues, and two
+    labelled cues in a row almost never name the same speaker (a file labelling every cue repeats labels)."""
+    speech = [d for d in drafts if d.kind == "speech"]
+    unlabelled = sum(1 for d in speech if d.speaker is None)
+    if len(speech) < 10 or unlabelled < 0.2 * len(speech):
+        return False
+    pairs = [(a.speaker, b.speaker) for a, b in zip(speech, speech[1:], strict=False) if a.speaker and b.speaker]
+    return len(pairs) >= 3 and sum(1 for a, b in pairs if a == b) <= 0.05 * len(pairs)
+
+
 def _inherit_speakers(drafts: list[_Draft]) -> None:
-    """Unlabelled speech cues right after a labelled one continue its speaker (labels only on change)."""
+    """Unlabelled speech cues right after a labelled one continue its speaker: within a short pause, or at any
+    pause when the file names speakers only where they change."""
+    on_change = _labels_on_change(drafts)
     previous: _Draft | None = None
     for draft in drafts:
         if (draft.kind == "speech" and draft.speaker is None and previous is not None and previous.speaker
                 and previous.end_s is not None and draft.start_s is not None
-                and draft.start_s - previous.end_s <= INHERIT_GAP_S):
+                and (on_change or draft.start_s - previous.end_s <= INHERIT_GAP_S)):
             draft.speaker = previous.speaker
         if draft.kind == "speech":
             previous = draft
