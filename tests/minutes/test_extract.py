@@ -301,3 +301,21 @@ def test_reports_summaries_and_news_are_no_results() -> None:
             # the proposal to refuse a permit is adopted: the vote's outcome is "angenommen"
             ("Einstimmig mit 29:0, die Wettannahmestelle in der Bahnhofstraße wird nicht genehmigt.", "angenommen")):
         assert result_outcome(sentence) == outcome, sentence
+
+
+def test_chairs_are_known_by_a_role_in_brackets_or_by_the_chairs_work() -> None:
+    assert is_chair("Bräutigam, Henrik (Landrat)") and is_chair("Müller (Bürgermeisterin, Vorsitz)")
+    assert not is_chair("Kehl (SPD)")
+    session = transcript(
+        ("Bürgermeisterin Roth", "Ich eröffne die Sitzung."),
+        ("Sprecher 7", "Ich rufe Tagesordnungspunkt 4 auf, Radverkehrskonzept."),
+        ("Herr Kehl (SPD)", "Wer ist eigentlich für die Radwege zuständig? Der Kreis hat den Antrag angenommen."),
+        ("Sprecher 7", "Wer dem Konzept zustimmt, den bitte ich um das Handzeichen. Gegenstimmen? Enthaltungen?"),
+        ("Sprecher 7", "Damit ist das Radverkehrskonzept einstimmig beschlossen."),
+        ("Sprecher 7", "Wer ist für die Vertagung von Punkt 5? Gegenstimmen? Damit ist Punkt 5 vertagt."),
+    )
+    items = extract(session).agenda_items
+    # "Sprecher 7" puts every question to the vote: the clerk's label of the chair; Herr Kehl is a member
+    assert [(i.number, [(v.outcome, v.text) for v in i.votes]) for i in items] == [
+        ("4", [("angenommen", "Damit ist das Radverkehrskonzept einstimmig beschlossen."),
+               ("vertagt", "Damit ist Punkt 5 vertagt.")])]

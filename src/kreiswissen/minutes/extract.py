@@ -340,7 +340,10 @@ class Structure:
 def is_chair(label: str | None) -> bool:
     if not label:
         return False
-    return bool(_CHAIR.match(label.strip()) or _CHAIR_ANYWHERE.search(label))
+    # "Bräutigam, Henrik (Landrat)", "Müller (Bürgermeisterin, Vorsitz)": the role in brackets
+    roles = [part.strip() for part in re.findall(r"\(([^)]*)\)", label) for part in part.split(",")]
+    return bool(_CHAIR.match(label.strip()) or _CHAIR_ANYWHERE.search(label)
+                or any(_CHAIR.fullmatch(role) for role in roles))
 
 
 def normalise_number(word: str, number: str) -> str:
@@ -781,6 +784,29 @@ def bare_tally(sentence: str, context: str, following: str) -> str | None:
     return "überwiesen" if _CONTEXT_REFERRAL.search(around) else "angenommen"
 
 
+_CHAIRS_WORK = re.compile(r"^(?:\W*\w+\W+){0,3}?wer\b[^?]{0,120}(?:dafür|dagegen|zustimm|stimmt|enthält|Handzeichen|"
+                          r"Hand)|\bHandzeichen\b|\bGegenstimmen\s*\?|\bGegenprobe\b|\bEnthaltungen\s*\?|"
+                          r"\bich\s+rufe\b|\brufe\s+ich\b|"
+                          r"\bich\s+eröffne\b|\bich\s+schließe\s+die\s+(?:Sitzung|Aussprache|Debatte|Beratung)\b",
+                          re.IGNORECASE)
+
+
+def chairing_speakers(transcript: Transcript) -> set[str]:
+    """Speakers without a chair's title who do the chair's work: put questions to the vote ("Wer ist dafür?",
+    "Gegenstimmen?"), call items, open or close the session — at least three times, and at least a third as often
+    as the busiest such speaker (a clerk's label such as "Sprecher 7" for the chair)."""
+    work: dict[str, int] = {}
+    for segment in transcript.segments:
+        if segment.kind == "speech" and segment.speaker and not is_chair(segment.speaker):
+            found = sum(1 for sentence in _sentences(segment.text) if _CHAIRS_WORK.search(sentence))
+            if found:
+                work[segment.speaker] = work.get(segment.speaker, 0) + found
+    chair_work = sum(sum(1 for sentence in _sentences(s.text) if _CHAIRS_WORK.search(sentence))
+                     for s in transcript.segments if s.kind == "speech" and is_chair(s.speaker))
+    top = max([chair_work, *work.values()])
+    return {speaker for speaker, n in work.items() if n >= 3 and n * 3 >= top}
+
+
 # A member takes the chair: calls an item up, or says so.
 _TAKES_CHAIR = re.compile(r"\b(?:ich\s+rufe|rufe\s+ich)\b[^.?!]{0,50}\b(?:Tagesordnungspunkt|TOP|Punkt)\s*\d"
                           r"[^.?!]{0,40}"
@@ -791,6 +817,7 @@ _TAKES_CHAIR = re.compile(r"\b(?:ich\s+rufe|rufe\s+ich)\b[^.?!]{0,50}\b(?:Tageso
 def extract(transcript: Transcript) -> Structure:
     """Agenda items (called by the chair, or marked by the source format) with the results stated in them."""
     chairs_known = any(is_chair(s.speaker) for s in transcript.segments)
+    leaders = chairing_speakers(transcript) if chairs_known else set()
     headings = {h.segment: h for h in transcript.agenda if h.segment is not None}
     # The agenda of the invitation (an agenda file, OParl): items the chair calls by their title only
     # ("Wir kommen zum Haushalt") are found by it.
@@ -854,10 +881,11 @@ def extract(transcript: Transcript) -> Structure:
             pending_title = None  # a gap in the record: the title is not known
             last_bare = None
             continue
-        chair = is_chair(segment.speaker) if chairs_known else True
+        chair = (is_chair(segment.speaker) or segment.speaker in leaders) if chairs_known else True
         if chair:
             acting = None
-        elif segment.speaker and (segment.speaker == acting or _TAKES_CHAIR.search(segment.text)):
+        elif segment.speaker and (segment.speaker == acting or _TAKES_CHAIR.search(segment.text) or sum(
+                1 for sentence in _sentences(segment.text) if _CHAIRS_WORK.search(sentence)) >= 2):
             # A deputy chairs while the chair is excluded ("Dann rufe ich den Tagesordnungspunkt 5 auf"): acting
             # chair until the chair speaks again.
             acting, chair = segment.speaker, True
