@@ -18,6 +18,7 @@ from kreiswissen.minutes.evaluation import (
     KOMMUNAL_D_LABELS,
     KOMMUNAL_DEV_LABELS,
     KOMMUNAL_E_LABELS,
+    KOMMUNAL_F_LABELS,
     KOMMUNAL_HELDOUT_LABELS,
     OUTCOMES,
     format_table,
@@ -260,7 +261,7 @@ def test_format_table_and_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]
 
 KOMMUNAL_SETS = [(KOMMUNAL_DEV_LABELS, "kommunal", 4), (KOMMUNAL_HELDOUT_LABELS, "kommunal", 4),
                   (KOMMUNAL_BLIND_LABELS, "kommunal2", 6), (KOMMUNAL_D_LABELS, "kommunal3", 6),
-                  (KOMMUNAL_E_LABELS, "kommunal4", 6)]
+                  (KOMMUNAL_E_LABELS, "kommunal4", 6), (KOMMUNAL_F_LABELS, "kommunal5", 6)]
 
 
 def _file_text(path: Path) -> str:
