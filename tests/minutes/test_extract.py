@@ -319,3 +319,26 @@ def test_chairs_are_known_by_a_role_in_brackets_or_by_the_chairs_work() -> None:
     assert [(i.number, [(v.outcome, v.text) for v in i.votes]) for i in items] == [
         ("4", [("angenommen", "Damit ist das Radverkehrskonzept einstimmig beschlossen."),
                ("vertagt", "Damit ist Punkt 5 vertagt.")])]
+
+
+def test_the_chairs_statement_after_the_question_put_to_the_vote_is_its_result() -> None:
+    session = transcript(
+        ("Bürgermeister Lüdtke", "Wir kommen zu TOP 6, Vergabe der Dachdeckerarbeiten."),
+        ("Bürgermeister Lüdtke", "Wer der Vergabe an die Firma Krenz zustimmt, den bitte ich um das Handzeichen. "
+                                 "Das sind sechs. Gegenstimmen? Das sind zwei. Damit geht der Auftrag an die Firma "
+                                 "Krenz."),
+        ("Bürgermeister Lüdtke", "Wir kommen zu TOP 7, Spielplatz."),
+        ("Bürgermeister Lüdtke", "Wer ist für die Verlegung des Spielplatzes? Das ist nicht der Fall. Die "
+                                 "Rednerliste ist damit noch offen, Herr Voß hat das Wort."),
+    )
+    items = extract(session).agenda_items
+    # the tallies ("Das sind sechs.") and the reply are no result; the first statement after them is
+    assert [(i.number, [(v.outcome, v.text) for v in i.votes]) for i in items] == [
+        ("6", [("angenommen", "Damit geht der Auftrag an die Firma Krenz.")]), ("7", [])]
+
+
+def test_a_long_line_of_dashes_is_read_in_linear_time() -> None:
+    # is_vote_call once used a nested pattern that backtracked for minutes on separators like this one
+    line = "– " * 400 + "wer hat das Protokoll"
+    session = transcript(("Bürgermeister Lüdtke", line), ("Bürgermeister Lüdtke", "-" * 2000))
+    assert extract(session).agenda_items == []

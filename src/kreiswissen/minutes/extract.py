@@ -777,14 +777,20 @@ def bare_tally(sentence: str, context: str, following: str) -> str | None:
         adopted = counts["yes"] > counts["no"]
         if not adopted:
             return "abgelehnt"
-    if re.search(r"\bVertagung\b", sentence, re.IGNORECASE):
+    return bare_tally_outcome(around, sentence)
+
+
+def bare_tally_outcome(around: str, sentence: str) -> str:
+    """What an adopted result without an outcome word decides: a postponement, a removal, a referral (from the
+    sentence and what was put to the vote), or an adoption."""
+    if re.search(r"\bVertagung\b|\bvertagt\b", sentence, re.IGNORECASE):
         return "vertagt"
     if re.search(r"\bAbsetzung\b", sentence, re.IGNORECASE):
         return "abgesetzt"
     return "überwiesen" if _CONTEXT_REFERRAL.search(around) else "angenommen"
 
 
-_CHAIRS_WORK = re.compile(r"^(?:\W*\w+\W+){0,3}?wer\b[^?]{0,120}(?:dafür|dagegen|zustimm|stimmt|enthält|Handzeichen|"
+_CHAIRS_WORK = re.compile(r"^\W*(?:\w+\W+){0,3}?wer\b[^?]{0,120}(?:dafür|dagegen|zustimm|stimmt|enthält|Handzeichen|"
                           r"Hand)|\bHandzeichen\b|\bGegenstimmen\s*\?|\bGegenprobe\b|\bEnthaltungen\s*\?|"
                           r"\bich\s+rufe\b|\brufe\s+ich\b|"
                           r"\bich\s+eröffne\b|\bich\s+schließe\s+die\s+(?:Sitzung|Aussprache|Debatte|Beratung)\b",
@@ -805,6 +811,40 @@ def chairing_speakers(transcript: Transcript) -> set[str]:
                      for s in transcript.segments if s.kind == "speech" and is_chair(s.speaker))
     top = max([chair_work, *work.values()])
     return {speaker for speaker, n in work.items() if n >= 3 and n * 3 >= top}
+
+
+_PUT_TO_VOTE = re.compile(r"\bHandzeichen\b|\bGegenstimmen\s*\?|\bEnthaltungen\s*\?|\bGegenprobe\b|"
+                          r"\bwer\s+ist\s+(?:dafür|dagegen)\b|\bwer\s+enthält\b|"
+                          r"\blasse\s+(?:ich\s+)?(?:jetzt\s+|nun\s+|darüber\s+)*abstimmen\b|\bstimmen\s+(?:wir\s+)?"
+                          r"(?:jetzt\s+|nun\s+|dann\s+|darüber\s+)*ab\b|\bbitte\s+die\s+Hand\b", re.IGNORECASE)
+_COUNT_REPLY = re.compile(rf"^(?:{_SPOKEN_NUMBER}|\d+|keine[rn]?|niemand|alle)\b", re.IGNORECASE)
+_RESULT_VERB = re.compile(r"\b(?:ist|sind|bist|seid|damit|somit|also|geht|gehen)\b", re.IGNORECASE)
+# A tally while counting ("Das sind sechs.", "Das ist die Mehrheit.", "ich zähle einundzwanzig"), an order of votes
+# ("Der Verweisungsantrag geht vor."), an announcement ("wir werden … zustimmen"): no result yet.
+_NO_ANSWER = re.compile(r"^(?:das|es)\s+(?:sind|waren|ist|war)\s+(?:[\wäöüß]+\s+){0,3}?(?:\d+|" + _SPOKEN_NUMBER
+                        + r"|Mehrheit|Minderheit|einstimmig|Stimmengleichheit)\b|\bich\s+zähle\b|\bgeht\s+vor\b|"
+                        r"\b(?:wir\s+werden|werden\s+wir)\b|\babzustimmen\b|\babstimmen\b|\bstimmen\s+\w+\s+ab\b|"
+                        r"\bunterstützt\b|\bnichts\s+gegen\b", re.IGNORECASE)
+
+
+def is_vote_call(sentence: str) -> bool:
+    """Whether the chair puts a question to the vote: "Wer stimmt zu?", "…, den bitte ich um das Handzeichen",
+    "Gegenstimmen?", "Dann lasse ich abstimmen"."""
+    asks_who = sentence.rstrip().endswith("?") and "wer" in re.findall(r"\w+", sentence.lower())[:5]
+    return asks_who or bool(_PUT_TO_VOTE.search(sentence))
+
+
+def answer_to_call(sentence: str, context: str, following: str) -> str | None:
+    """The outcome of the chair's statement right after a question put to the vote, or None when the sentence
+    states nothing (a question, a count reply, a thanks, a condition or a report)."""
+    if (sentence.rstrip().endswith("?") or len(sentence.split()) < 3 or _COUNT_REPLY.match(sentence)
+            or not _RESULT_VERB.search(sentence) or _NOT_A_RESULT.search(sentence) or _PAST_REPORT.search(sentence)
+            or is_vote_call(sentence) or _SUMMARY.search(sentence) or _NO_ANSWER.search(sentence)
+            or _CONSENT_REPLY.search(sentence)):
+        return None
+    if re.search(r"\b(?:abgelehnt|keine\s+Mehrheit|nicht\s+angenommen|nicht\s+beschlossen)\b", sentence, re.IGNORECASE):
+        return "abgelehnt"
+    return bare_tally_outcome(f"{context} {sentence} {following}", sentence)
 
 
 # A member takes the chair: calls an item up, or says so.
@@ -831,7 +871,12 @@ def extract(transcript: Transcript) -> Structure:
     removed: set[str] = set()  # items taken off the agenda by an earlier decision
     acting: str | None = None  # a member who chairs for a while (the chair is excluded for an item)
 
+    since_call: int | None = None  # chair's sentences since a question was put to the vote, none once answered
+    items_at_call = 0
+
     def record(vote: Vote) -> None:
+        nonlocal since_call
+        since_call = None
         if vote.outcome == "abgesetzt":
             named = {normalise_number(m.group(1), m.group(2)) for m in _NAMED_ITEM.finditer(item_digits(vote.text))}
             if named and named <= removed:
@@ -1014,6 +1059,11 @@ def extract(transcript: Transcript) -> Structure:
             else:
                 outcome = result_outcome(sentence, " ".join(context[-3:]), following)
                 bare_unanimous = False
+                if outcome is None and since_call is not None and len(items) == items_at_call:
+                    # The chair's first statement after the question put to the vote states its result, whatever
+                    # its words ("Lisa, du bist mit elf Stimmen gewählt", "Damit geht der Auftrag an Baumgärtner").
+                    outcome = answer_to_call(sentence, " ".join(context[-4:]), following)
+                    bare_unanimous = outcome is not None  # a result stated right after it is the decision
                 if outcome is None and _BARE_UNANIMOUS.search(sentence) and _VOTE_CALL.search(
                         " ".join(context[-4:])):
                     outcome, bare_unanimous = "angenommen", True  # "Gegenstimmen? – Keine. Einstimmig."
@@ -1038,7 +1088,8 @@ def extract(transcript: Transcript) -> Structure:
                 holder, earlier = carried
                 if earlier in holder and holder and holder[-1] is not earlier:
                     holder.remove(earlier)
-            if bare_in_segment and (re.match(r"^(?:\W*\w+\W+){0,2}?wer\b[^?]*\?\s*$", sentence, re.IGNORECASE)
+            if bare_in_segment and ((sentence.rstrip().endswith("?")
+                                     and "wer" in re.findall(r"\w+", sentence.lower())[:3])
                                     or re.search(r"\bwer\b", sentence, re.IGNORECASE) and _VOTE_CALL.search(sentence)):
                 # "Einwände? – Keine. Wer bestätigt die Niederschrift?": the consent only cleared the way for the
                 # vote that follows.
@@ -1047,6 +1098,11 @@ def extract(transcript: Transcript) -> Structure:
                     if reply and earlier in holder and position - at <= 2 and not _OPEN_VOTE.search(earlier.text):
                         holder.remove(earlier)
                 bare_in_segment = [b for b in bare_in_segment if b[1] in b[0]]
+            if is_vote_call(sentence):
+                since_call, items_at_call = 0, len(items)
+            elif since_call is not None:
+                # "Wer ist dafür? – Das ist nicht der Fall.": nobody; what follows is no result of that question
+                since_call = since_call + 1 if since_call < 6 and not _CONSENT_REPLY.search(sentence) else None
             context.append(sentence)
         if bare_in_segment:
             last_bare = (bare_in_segment[-1][0], bare_in_segment[-1][1])
