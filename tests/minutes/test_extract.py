@@ -335,6 +335,9 @@ def test_the_chairs_statement_after_the_question_put_to_the_vote_is_its_result()
     # the tallies ("Das sind sechs.") and the reply are no result; the first statement after them is
     assert [(i.number, [(v.outcome, v.text) for v in i.votes]) for i in items] == [
         ("6", [("angenommen", "Damit geht der Auftrag an die Firma Krenz.")]), ("7", [])]
+    # the outcome is read from where the sentence stands, not from its words: the review page asks to check it
+    assert items[0].votes[0].outcome_inferred and items[0].votes[0].to_json()["outcome_inferred"] is True
+    assert "outcome_inferred" not in extract(KREISTAG).agenda_items[0].votes[0].to_json()
 
 
 def test_a_long_line_of_dashes_is_read_in_linear_time() -> None:

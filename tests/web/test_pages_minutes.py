@@ -71,10 +71,10 @@ def clerk(rt: Runtime, app) -> Iterator[tuple[TestClient, str, str]]:  # type: i
 
 
 def _create(rt: Runtime, client: TestClient, csrf: str, *, agenda: str = AGENDA,
-            groups: tuple[str, ...] = ("kreistag",)) -> str:
+            groups: tuple[str, ...] = ("kreistag",), transcript: str = TRANSCRIPT) -> str:
     response = client.post("/niederschriften/neu", data={"csrf_token": csrf, "agenda_text": agenda,
                                                          "nonpublic_groups": list(groups)},
-                           files={"file": ("kreistag-12.txt", TRANSCRIPT.encode("utf-8"))})
+                           files={"file": ("kreistag-12.txt", transcript.encode("utf-8"))})
     assert response.status_code == 202, response.text
     assert "kreistag-12.txt" in response.text and "wartet" in response.text
     assert rt.jobs.run_next("test") is not None
@@ -287,3 +287,16 @@ def test_generated_summaries_are_checked_labelled_and_linked(rt: Runtime, clerk)
     assert item["votes"][0]["text"] == VOTE  # votes untouched
     segments = rt.minutes.transcript_segments(owner, minutes_id)
     assert segments[item["summary"][0]["source"]["segment"]]["speaker"] == "Bernd Müller (SPD)"
+
+
+def test_an_outcome_read_from_its_place_is_marked_for_checking(rt: Runtime, clerk) -> None:  # type: ignore[no-untyped-def]
+    client, _, csrf = clerk
+    inferred = "Damit geht der Auftrag an die Firma Krenz aus Ahlhorn."
+    transcript = TRANSCRIPT.replace(f"– {VOTE}", f"– Gegenstimmen? – Keine. {inferred}")
+    minutes_id = _create(rt, client, csrf, transcript=transcript)
+    page = client.get(f"/niederschriften/{minutes_id}").text
+    block = re.search(r'<div class="abstimmung">(.*?)</div>', page, re.S)
+    assert block and inferred in html.unescape(block.group(1))
+    assert "Ergebnis erschlossen – bitte prüfen" in block.group(1)
+    # the stated result of TOP 2 carries no such mark
+    assert page.count("Ergebnis erschlossen") == 1

@@ -824,7 +824,7 @@ _RESULT_VERB = re.compile(r"\b(?:ist|sind|bist|seid|damit|somit|also|geht|gehen)
 _NO_ANSWER = re.compile(r"^(?:das|es)\s+(?:sind|waren|ist|war)\s+(?:[\wäöüß]+\s+){0,3}?(?:\d+|" + _SPOKEN_NUMBER
                         + r"|Mehrheit|Minderheit|einstimmig|Stimmengleichheit)\b|\bich\s+zähle\b|\bgeht\s+vor\b|"
                         r"\b(?:wir\s+werden|werden\s+wir)\b|\babzustimmen\b|\babstimmen\b|\bstimmen\s+\w+\s+ab\b|"
-                        r"\bunterstützt\b|\bnichts\s+gegen\b", re.IGNORECASE)
+                        r"\bunterstützt\b|\bnichts\s+gegen\b|\bnoch\s+(?:offen|nicht)\b", re.IGNORECASE)
 
 
 def is_vote_call(sentence: str) -> bool:
@@ -1058,18 +1058,19 @@ def extract(transcript: Transcript) -> Structure:
                                             not (_CONSENT_STATED.search(sentence) or _CONSENT_INNER.search(sentence))))
             else:
                 outcome = result_outcome(sentence, " ".join(context[-3:]), following)
-                bare_unanimous = False
+                bare_unanimous = inferred = False
                 if outcome is None and since_call is not None and len(items) == items_at_call:
                     # The chair's first statement after the question put to the vote states its result, whatever
                     # its words ("Lisa, du bist mit elf Stimmen gewählt", "Damit geht der Auftrag an Baumgärtner").
                     outcome = answer_to_call(sentence, " ".join(context[-4:]), following)
-                    bare_unanimous = outcome is not None  # a result stated right after it is the decision
+                    bare_unanimous = inferred = outcome is not None  # a result stated right after it decides
                 if outcome is None and _BARE_UNANIMOUS.search(sentence) and _VOTE_CALL.search(
                         " ".join(context[-4:])):
                     outcome, bare_unanimous = "angenommen", True  # "Gegenstimmen? – Keine. Einstimmig."
                 if outcome is None and _VOTE_CALL.search(" ".join(context[-4:])):
                     outcome = bare_tally(sentence, " ".join(context[-3:]), following)
                     bare_unanimous = outcome is not None
+                    inferred = outcome is not None and _BARE_MAJORITY.search(sentence) is not None
                 if outcome is not None and following.rstrip().endswith("?") and re.search(
                         r"\b(?:wird|werden|soll|sollen)\b", sentence, re.IGNORECASE):
                     outcome = None  # "TOP 11 wird abgesetzt. Gibt es Widerspruch?": a proposal
@@ -1078,6 +1079,7 @@ def extract(transcript: Transcript) -> Structure:
                     # the motion then voted on: the vote is the decision.
                     absorb(position, by_result=True)
                     vote = _vote(sentence, context, outcome, segment.ref())
+                    vote.outcome_inferred = inferred
                     record(vote)
                     if bare_unanimous:  # "Das ist einstimmig. Der Zuschuss … ist beschlossen.": one decision
                         bare_in_segment.append((items[-1].votes if items else unassigned, vote, position, False))
@@ -1101,8 +1103,7 @@ def extract(transcript: Transcript) -> Structure:
             if is_vote_call(sentence):
                 since_call, items_at_call = 0, len(items)
             elif since_call is not None:
-                # "Wer ist dafür? – Das ist nicht der Fall.": nobody; what follows is no result of that question
-                since_call = since_call + 1 if since_call < 6 and not _CONSENT_REPLY.search(sentence) else None
+                since_call = since_call + 1 if since_call < 6 else None
             context.append(sentence)
         if bare_in_segment:
             last_bare = (bare_in_segment[-1][0], bare_in_segment[-1][1])

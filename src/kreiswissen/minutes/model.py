@@ -83,6 +83,9 @@ class Vote:
     roll_call: bool = False
     motion: str | None = None  # what was voted on, as stated (e.g. "Änderungsantrag Umdruck Nr. 179")
     recorded_votes: list[str] = field(default_factory=list)  # requests to record one's own vote (verbatim)
+    # The outcome is not stated in words but read from where the sentence stands (the chair's first statement after
+    # the question put to the vote, a bare "Eindeutige Mehrheit"): the review page asks to check it.
+    outcome_inferred: bool = False
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"outcome": self.outcome, "text": self.text, "source": self.source.to_json()}
@@ -97,4 +100,6 @@ class Vote:
             data["roll_call"] = True
         if self.recorded_votes:
             data["recorded_votes"] = self.recorded_votes
+        if self.outcome_inferred:
+            data["outcome_inferred"] = True
         return data

@@ -79,7 +79,8 @@ def _vote(data: dict[str, Any]) -> Vote:
     return Vote(outcome=data["outcome"], text=data["text"], source=_ref(data.get("source")),
                 majority=data.get("majority"), yes=counts.get("ja"), no=counts.get("nein"),
                 abstain=counts.get("enthaltung"), roll_call=bool(data.get("roll_call")),
-                motion=data.get("motion"), recorded_votes=list(data.get("recorded_votes") or []))
+                motion=data.get("motion"), recorded_votes=list(data.get("recorded_votes") or []),
+                outcome_inferred=bool(data.get("outcome_inferred")))
 
 
 def minutes_from_json(data: dict[str, Any]) -> Minutes:
