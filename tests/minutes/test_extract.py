@@ -345,3 +345,35 @@ def test_a_long_line_of_dashes_is_read_in_linear_time() -> None:
     line = "– " * 400 + "wer hat das Protokoll"
     session = transcript(("Bürgermeister Lüdtke", line), ("Bürgermeister Lüdtke", "-" * 2000))
     assert extract(session).agenda_items == []
+
+
+def test_the_decisions_wording_read_out_or_recorded_before_the_vote_is_kept_verbatim() -> None:
+    wording = ("Die Gemeindevertretung beschließt die 2. Satzung zur Änderung der Friedhofsgebührensatzung in der "
+               "vorliegenden Fassung.")
+    session = transcript(
+        (None, "TOP 5: Friedhofsgebührensatzung"),
+        (None, f"Beschluss: {wording}"),
+        ("Bürgermeister Lüdtke", "Wer zustimmt, den bitte ich um das Handzeichen."),
+        (None, "Abstimmungsergebnis: Ja 7, Nein 2, Enthaltung 1."),
+        (None, "TOP 6: Hundekotbeutelspender"),
+        ("Bürgermeister Lüdtke", "Der Beschlussvorschlag lautet: „Die Gemeinde stellt fünf Spender auf.“ Wer ist "
+                                 "dafür?"),
+        ("Bürgermeister Lüdtke", "Der Antrag ist mit großer Mehrheit abgelehnt."),
+        (None, "TOP 7: Dorfgemeinschaftshaus"),
+        ("Bürgermeister Lüdtke", "Die Förderung ist damit einstimmig beschlossen."),
+        kinds={0: "narrative", 1: "narrative", 3: "narrative", 4: "narrative", 7: "narrative"},
+    )
+    session.agenda = [AgendaHeading("5", "Friedhofsgebührensatzung", segment=0),
+                      AgendaHeading("6", "Hundekotbeutelspender", segment=4),
+                      AgendaHeading("7", "Dorfgemeinschaftshaus", segment=7)]
+    items = extract(session).agenda_items
+    assert [[(v.outcome, v.wording) for v in i.votes] for i in items] == [
+        [("angenommen", wording)],
+        [("abgelehnt", None)],  # a rejected proposal is no decision's wording
+        [("angenommen", None)]]  # nothing was read out for TOP 7: the result stays the decision
+    assert items[0].votes[0].to_json()["wording"] == wording
+    from kreiswissen.minutes.draft import build_draft
+
+    minutes = build_draft(session, extract(session))
+    # the Niederschrift's list of decisions quotes the wording; without one, the result sentence
+    assert [d.text for d in minutes.decisions] == [wording, "Die Förderung ist damit einstimmig beschlossen."]

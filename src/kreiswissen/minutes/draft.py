@@ -97,7 +97,7 @@ class MinutesItem:
 
     @property
     def decisions(self) -> list[str]:
-        return [v.text for v in self.votes if v.outcome == "angenommen"]
+        return [v.wording or v.text for v in self.votes if v.outcome == "angenommen"]
 
     @property
     def label(self) -> str:
@@ -134,7 +134,7 @@ class Minutes:
 
     @property
     def decisions(self) -> list[Decision]:
-        return [Decision(item.number, item.title, vote.text, vote.source)
+        return [Decision(item.number, item.title, vote.wording or vote.text, vote.source)
                 for item in self.items for vote in item.votes if vote.outcome == "angenommen"]
 
     @property

@@ -847,6 +847,21 @@ def answer_to_call(sentence: str, context: str, following: str) -> str | None:
     return bare_tally_outcome(f"{context} {sentence} {following}", sentence)
 
 
+# The wording of the decision before its vote: a typed protocol's "Beschluss:" / "Beschlussvorschlag:" line, or
+# the chair reading it out ("Der Beschlussvorschlag lautet: „…“").
+_WORDING_LINE = re.compile(r"^(?:Beschluss(?:vorschlag|text|empfehlung)?|Beschlussvorlage)(?:\s+[^\s:]{1,30})?\s*:\s*"
+                           r"(?P<w>\S.{15,})$", re.IGNORECASE | re.DOTALL)
+_WORDING_READ = re.compile(r"\b(?:Beschlussvorschlag|Beschlusstext|Beschlussentwurf|(?:der\s+)?Beschluss)\s+lautet"
+                           r"\s*:?\s*(?P<w>[„\"].+?[“\"]|\S.{15,}?)(?=\s*(?:Wer\b|$))", re.IGNORECASE | re.DOTALL)
+
+
+def decision_wording(text: str) -> str | None:
+    """The verbatim wording of a decision in a paragraph that records or reads it out, or None."""
+    text = text.strip()
+    found = _WORDING_LINE.match(text) or _WORDING_READ.search(text)
+    return found.group("w").strip().strip("„“\"").strip() if found else None
+
+
 # A member takes the chair: calls an item up, or says so.
 _TAKES_CHAIR = re.compile(r"\b(?:ich\s+rufe|rufe\s+ich)\b[^.?!]{0,50}\b(?:Tagesordnungspunkt|TOP|Punkt)\s*\d"
                           r"[^.?!]{0,40}"
@@ -874,9 +889,15 @@ def extract(transcript: Transcript) -> Structure:
     since_call: int | None = None  # chair's sentences since a question was put to the vote, none once answered
     items_at_call = 0
 
+    wording: str | None = None  # the decision's wording read out or recorded before its vote
+    wording_at = 0  # the number of items when it was read: a wording belongs to its own item's vote
+
     def record(vote: Vote) -> None:
-        nonlocal since_call
+        nonlocal since_call, wording
         since_call = None
+        if wording is not None and vote.outcome == "angenommen" and len(items) == wording_at:
+            vote.wording = wording
+        wording = None
         if vote.outcome == "abgesetzt":
             named = {normalise_number(m.group(1), m.group(2)) for m in _NAMED_ITEM.finditer(item_digits(vote.text))}
             if named and named <= removed:
@@ -910,6 +931,8 @@ def extract(transcript: Transcript) -> Structure:
                     holder.remove(vote)
             last_bare = None
             continue
+        if segment.kind in ("speech", "narrative", "agenda") and (found := decision_wording(segment.text)):
+            wording, wording_at = found, len(items)  # "Beschluss: Die Gemeindevertretung beschließt …"
         record_text = result_record(segment.text, segment.speaker) if segment.kind in ("speech", "narrative") \
             else None
         if record_text is not None:

@@ -86,6 +86,9 @@ class Vote:
     # The outcome is not stated in words but read from where the sentence stands (the chair's first statement after
     # the question put to the vote, a bare "Eindeutige Mehrheit"): the review page asks to check it.
     outcome_inferred: bool = False
+    # The decision's wording as read out or recorded before the vote ("Beschluss: Die Gemeindevertretung
+    # beschließt …", "Der Beschlussvorschlag lautet: …"), verbatim; None when the transcript gives none.
+    wording: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"outcome": self.outcome, "text": self.text, "source": self.source.to_json()}
@@ -93,7 +96,7 @@ class Vote:
                   if v is not None}
         if counts:
             data["counts"] = counts
-        for key in ("majority", "motion"):
+        for key in ("majority", "motion", "wording"):
             if getattr(self, key):
                 data[key] = getattr(self, key)
         if self.roll_call:

@@ -80,7 +80,7 @@ def _vote(data: dict[str, Any]) -> Vote:
                 majority=data.get("majority"), yes=counts.get("ja"), no=counts.get("nein"),
                 abstain=counts.get("enthaltung"), roll_call=bool(data.get("roll_call")),
                 motion=data.get("motion"), recorded_votes=list(data.get("recorded_votes") or []),
-                outcome_inferred=bool(data.get("outcome_inferred")))
+                outcome_inferred=bool(data.get("outcome_inferred")), wording=data.get("wording"))
 
 
 def minutes_from_json(data: dict[str, Any]) -> Minutes:
