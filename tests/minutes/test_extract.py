@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from kreiswissen.minutes.extract import _CALL, called_numbers, extract, is_chair, result_outcome
 from kreiswissen.minutes.model import AgendaHeading, Segment, Transcript
 
@@ -377,3 +380,34 @@ def test_the_decisions_wording_read_out_or_recorded_before_the_vote_is_kept_verb
     minutes = build_draft(session, extract(session))
     # the Niederschrift's list of decisions quotes the wording; without one, the result sentence
     assert [d.text for d in minutes.decisions] == [wording, "Die Förderung ist damit einstimmig beschlossen."]
+
+
+_PIECES = ["wer", "Wer", "ist", "dafür", "?", "–", "-", " ", ",", ".", ":", "Punkt", "TOP", "7", "12", "4.1", "a",
+           "Damit", "angenommen", "abgelehnt", "einstimmig", "Mehrheit", "Das", "sind", "sechs", "Keine", "Ja", "Nein",
+           "Enthaltung", "Abstimmungsergebnis", "Beschluss", "lautet", "„", "“", "worden", "hat", "2021", "\n",
+           " Wer ist dafür? ", " Das ist die Mehrheit. ", " Damit ist der Antrag angenommen. ", " Gegenstimmen? ",
+           " Keine. ", " Das ist der Fall. ", " Ich rufe Punkt 3 auf. ", " Abstimmungsergebnis: Ja 5, Nein 2. ",
+           " Eindeutige Mehrheit für die Überweisung. ", " Damit geht der Auftrag an Krenz. ", " Widerspruch? ",
+           " Das sehe ich nicht. Dann verfahren wir so. ", " Sieben. ", " Zehn Ja, zwei Nein. ", " – – – "]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["Bürgermeisterin Roth", "Herr Kehl (SPD)", None]),
+                          st.lists(st.sampled_from(_PIECES), min_size=1, max_size=120).map("".join)),
+                min_size=1, max_size=12))
+def test_any_text_is_read_without_error_and_every_vote_stays_verbatim(lines: list[tuple[str | None, str]]) -> None:
+    session = transcript(*lines)
+    structure = extract(session)
+    texts = {s.index: s.text for s in session.segments}
+    for vote in [v for i in structure.agenda_items for v in i.votes] + structure.unassigned_votes:
+        assert vote.outcome in ("angenommen", "abgelehnt", "überwiesen", "zurückgezogen", "vertagt", "abgesetzt",
+                                "unentschieden", "offen")
+        # the quoted text comes from the cited segment; a question put just before it may be joined by " – "
+        # (whitespace aside: sentences are joined by one space)
+        def flat(text: str) -> str:
+            return " ".join(text.split())
+
+        near = flat(" ".join(texts.get(i, "") for i in range(vote.source.segment - 3, vote.source.segment + 1)))
+        parts = [flat(part) for part in vote.text.split(" – ") if part.strip()]
+        assert parts[-1] in flat(texts[vote.source.segment]), (vote.text, vote.source.segment)
+        assert all(part in near for part in parts), (vote.text, vote.source.segment)

@@ -639,18 +639,21 @@ def _counts(text: str) -> dict[str, int | None]:
     return found
 
 
-def _vote(sentence: str, context: list[str], outcome: str, ref: SourceRef) -> Vote:
+def _vote(sentence: str, context: list[str], outcome: str, ref: SourceRef, local: int | None = None) -> Vote:
+    """The vote a sentence states. ``local`` (when known) is how many of the last ``context`` sentences belong to
+    the sentence's own segment: only those are quoted with it, so the text stays at the cited place."""
     window = " ".join(context[-3:] + [sentence])
     text = sentence
+    joinable = bool(context) and (local is None or local > 0)
     # "Das erste war die Mehrheit." / "Das ist die Mehrheit." belongs to the statement that follows it.
-    if context and (_MAJORITY_PREFIX.search(context[-1]) or re.fullmatch(r"Offenbar!?", context[-1].strip())):
+    if joinable and (_MAJORITY_PREFIX.search(context[-1]) or re.fullmatch(r"Offenbar!?", context[-1].strip())):
         text = f"{context[-1]} {sentence}"
     majority = _MAJORITY.search(text)
     majority_text = majority.group(0) if majority else ("mehrheitlich" if "Mehrheit" in text else None)
     if majority_text is None and re.search(r"Einm[üu]tigkeit|nicht\s+widersprochen", text):
         majority_text = "einstimmig"
     counts = _counts(text)
-    if counts["yes"] is None and counts["no"] is None and context and result_outcome(context[-1],
+    if counts["yes"] is None and counts["no"] is None and joinable and result_outcome(context[-1],
                                                                                       following=sentence) is None:
         # "Mit Ja haben 21 Abgeordnete gestimmt, mit Nein 26, enthalten haben sich 2. Damit ist … abgelehnt."
         stated = _counts(context[-1])
@@ -967,6 +970,7 @@ def extract(transcript: Transcript) -> Structure:
             last_bare = None
             continue
         sentences = _sentences(segment.text)
+        local = 0  # sentences of this segment in ``context``
         if pending_title is not None:
             # The title is the next sentence of the chair, unless that sentence calls an item or states a result
             # itself; the rest of the segment is read as usual.
@@ -1067,7 +1071,7 @@ def extract(transcript: Transcript) -> Structure:
                 previous_consent.text = f"{previous_consent.text} {sentence}"
                 consent_in_segment = previous_consent
             elif consent is not None:
-                vote = _vote(sentence, context, consent[0], segment.ref())
+                vote = _vote(sentence, context, consent[0], segment.ref(), local)
                 if consent[1] and context and context[-1].rstrip().endswith("?"):
                     vote.text = f"{context[-1]} – {sentence}"  # the question put and the house's answer
                 # A consent stated in words ("Dann ist TOP 11 von der Tagesordnung abgesetzt", "Ich sehe
@@ -1101,7 +1105,7 @@ def extract(transcript: Transcript) -> Structure:
                     # A bare consent followed by a formal vote in the same breath only settled the wording of
                     # the motion then voted on: the vote is the decision.
                     absorb(position, by_result=True)
-                    vote = _vote(sentence, context, outcome, segment.ref())
+                    vote = _vote(sentence, context, outcome, segment.ref(), local)
                     vote.outcome_inferred = inferred
                     record(vote)
                     if bare_unanimous:  # "Das ist einstimmig. Der Zuschuss … ist beschlossen.": one decision
@@ -1128,6 +1132,7 @@ def extract(transcript: Transcript) -> Structure:
             elif since_call is not None:
                 since_call = since_call + 1 if since_call < 6 else None
             context.append(sentence)
+            local += 1
         if bare_in_segment:
             last_bare = (bare_in_segment[-1][0], bare_in_segment[-1][1])
     return Structure(items, unassigned)
