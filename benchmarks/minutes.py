@@ -25,6 +25,8 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -46,6 +48,30 @@ from kreiswissen.minutes.evaluation import (  # noqa: E402
 )
 
 TARGET = 0.9
+
+
+def print_speed(kommunal_dir: Path) -> None:
+    """Extraction time over every municipal development file, and over one long session made of all of them
+    (the rules must stay linear: a pattern that backtracks shows here first)."""
+    from kreiswissen.minutes.extract import extract
+    from kreiswissen.minutes.model import Transcript
+    from kreiswissen.minutes.transcripts import read_transcript
+
+    transcripts = [read_transcript(p) for folder in ("kommunal", "kommunal2", "kommunal3", "kommunal4")
+                   for p in sorted((kommunal_dir / folder).glob("kommunal_*")) if p.suffix != ".md"]
+    segments = sum(len(t.segments) for t in transcripts)
+    started = time.perf_counter()
+    for transcript in transcripts:
+        extract(transcript)
+    each = time.perf_counter() - started
+    joined = [s for t in transcripts for s in t.segments] * 4
+    long = Transcript("lang.txt", "text", [replace(s, index=i) for i, s in enumerate(joined)])
+    started = time.perf_counter()
+    extract(long)
+    whole = time.perf_counter() - started
+    print(f"\n## speed\nfiles={len(transcripts)} segments={segments} extract_ms_per_1000_segments="
+          f"{1000 * each / segments * 1000:.0f}\nlong_session segments={len(joined)} extract_s={whole:.2f} "
+          f"ms_per_1000_segments={1000 * whole / len(joined) * 1000:.0f}")
 
 
 def main() -> int:
@@ -84,6 +110,7 @@ def main() -> int:
             overall = result["overall"]
             worst = min(worst, overall["agenda_items"]["precision"], overall["agenda_items"]["recall"],
                         overall["votes"]["precision"], overall["votes"]["recall"])
+    print_speed(args.kommunal_dir)
     print(f"\nworst_precision_or_recall={worst:.3f} target>={TARGET} {'PASS' if worst >= TARGET else 'FAIL'}")
     return 0 if worst >= TARGET else 1
 
