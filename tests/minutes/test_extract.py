@@ -411,3 +411,17 @@ def test_any_text_is_read_without_error_and_every_vote_stays_verbatim(lines: lis
         parts = [flat(part) for part in vote.text.split(" – ") if part.strip()]
         assert parts[-1] in flat(texts[vote.source.segment]), (vote.text, vote.source.segment)
         assert all(part in near for part in parts), (vote.text, vote.source.segment)
+
+
+def test_figures_given_as_answers_to_the_questions_put_are_the_results_counts() -> None:
+    session = transcript(
+        ("Ortsvorsteherin Kächele", "TOP 2, Protokoll. Wer ist dafür? – 17. Gegenstimmen? – Keine. Enthaltungen?"),
+        ("Ortsvorsteherin Kächele", "Zwei. Damit ist die Niederschrift bestätigt."),
+        ("Ortsvorsteherin Kächele", "TOP 3, Satzung. Damit ist die Änderungssatzung mit 23 gegen 6 Stimmen "
+                                    "beschlossen."),
+        ("Ortsvorsteherin Kächele", "TOP 4, Wahl. Herr Zinn ist mit 21 Stimmen bei einer Enthaltung gewählt."),
+        ("Ortsvorsteherin Kächele", "TOP 5, Zuschuss. Gegenstimmen? – Keine. Damit ist der Zuschuss beschlossen."),
+    )
+    votes = [(i.number, v.yes, v.no, v.abstain) for i in extract(session).agenda_items for v in i.votes]
+    # TOP 5: no figure for Ja was stated, so none is given (the extractor never infers a figure)
+    assert votes == [("2", 17, 0, 2), ("3", 23, 6, None), ("4", 21, None, 1), ("5", None, None, None)]

@@ -301,7 +301,9 @@ _COUNT = {
                           r"enthalten\s+haben\s+sich\s+(\d{1,4})|(\d{1,4})\s+(?:Stimm)?(?:Enthaltungen|Enthaltung)\b|"
                           r"(\d{1,4})\s+(?:haben\s+sich\s+)?enthalten", re.IGNORECASE),
 }
-_RATIO = re.compile(r"\b(\d{1,3})\s*(?::|zu)\s*(\d{1,3})\b(?!\s*Uhr)")
+_RATIO = re.compile(r"\b(\d{1,3})\s*(?::|zu)\s*(\d{1,3})\b(?!\s*Uhr)|\bmit\s+(\d{1,3})\s+gegen\s+(\d{1,3})\s+Stimmen\b")
+# "mit 21 Stimmen bei einer Enthaltung", "mit acht Stimmen bei drei Gegenstimmen": the votes for it
+_FOR_VOTES = re.compile(r"\bmit\s+(\d{1,4})\s+Stimmen\b(?=[^.;]{0,60}\b(?:bei|und|gegen|ohne)\b)", re.IGNORECASE)
 _ROLL_CALL = re.compile(r"namentliche[nr]?\s+Abstimmung|abgegebene[n]?\s+Stimmen", re.IGNORECASE)
 _MOTION = re.compile(r"(?:Abstimmung\s+über|stimmen\s+(?:jetzt\s+|nun\s+)?(?:ab\s+)?über|die\s+(?:diese[mr]?|dem)\s+)"
                      r"(?P<motion>[^.?!—–]{3,160})", re.IGNORECASE)
@@ -635,7 +637,11 @@ def _counts(text: str) -> dict[str, int | None]:
         found[key] = int(next(g for g in m.groups() if g is not None)) if m else None
     ratio = _RATIO.search(text)
     if found["yes"] is None and found["no"] is None and ratio:  # "einstimmig, 24:0", "mit 18:6 Stimmen"
-        found["yes"], found["no"] = int(ratio.group(1)), int(ratio.group(2))
+        yes, no = (ratio.group(1), ratio.group(2)) if ratio.group(1) else (ratio.group(3), ratio.group(4))
+        found["yes"], found["no"] = int(yes), int(no)
+    for_votes = _FOR_VOTES.search(text)
+    if found["yes"] is None and for_votes:
+        found["yes"] = int(for_votes.group(1))
     return found
 
 
@@ -865,6 +871,36 @@ def decision_wording(text: str) -> str | None:
     return found.group("w").strip().strip("„“\"").strip() if found else None
 
 
+_TALLY_QUESTION = {
+    "yes": re.compile(r"\bwer\s+(?:ist\s+dafür|stimmt\s+(?:zu|dafür)|dem\b|der\b|die\b|das\b|für\b)|\bdafür\s*$|"
+                      r"\bHandzeichen\b|\bzustimmt\b", re.IGNORECASE),
+    "no": re.compile(r"\bGegenstimmen\b|\bdagegen\s*$|\bwer\s+ist\s+dagegen\b|\bGegenprobe\b", re.IGNORECASE),
+    "abstain": re.compile(r"\bEnthaltung(?:en)?\b|\benthält\b|\bStimmenthaltung", re.IGNORECASE),
+}
+_TALLY_ANSWER = re.compile(r"^\s*[–—-]?\s*(?:das\s+(?:sind|ist|war|waren)\s+)?"
+                           r"(?P<n>\d{1,4}|keine[rn]?|niemand|eine[rns]?)\b"
+                           r"(?!\s*(?:Uhr|Euro|%|Prozent|Minuten))", re.IGNORECASE)
+
+
+def read_tally(sentence: str, tally: dict[str, int | None], pending: str | None) -> str | None:
+    """Read the answers to the questions put to the vote ("Wer ist dafür? – 17. Gegenstimmen? – Keine.
+    Enthaltungen? – Zwei.") into ``tally``; return the kind of a last question whose answer is still to come."""
+    pieces = digits(sentence).split("?")
+    for position, piece in enumerate(pieces):
+        if pending is not None and piece.strip():
+            answer = _TALLY_ANSWER.match(piece)
+            if answer:
+                word = answer.group("n").lower()
+                tally[pending] = int(word) if word.isdigit() else (1 if word.startswith("ein") else 0)
+            pending = None
+        if position < len(pieces) - 1:  # a question
+            kind = next((k for k in ("abstain", "no", "yes") if _TALLY_QUESTION[k].search(piece)), None)
+            if kind == "yes":
+                tally.update(yes=None, no=None, abstain=None)  # a new vote is put
+            pending = kind
+    return pending
+
+
 # A member takes the chair: calls an item up, or says so.
 _TAKES_CHAIR = re.compile(r"\b(?:ich\s+rufe|rufe\s+ich)\b[^.?!]{0,50}\b(?:Tagesordnungspunkt|TOP|Punkt)\s*\d"
                           r"[^.?!]{0,40}"
@@ -895,8 +931,17 @@ def extract(transcript: Transcript) -> Structure:
     wording: str | None = None  # the decision's wording read out or recorded before its vote
     wording_at = 0  # the number of items when it was read: a wording belongs to its own item's vote
 
+    tally: dict[str, int | None] = {"yes": None, "no": None, "abstain": None}  # answers to the questions put
+    pending_kind: str | None = None  # the last question put, when its answer is in the next sentence
+
     def record(vote: Vote) -> None:
-        nonlocal since_call, wording
+        nonlocal since_call, wording, pending_kind
+        if (since_call is not None and tally["yes"] is not None and vote.yes is None and vote.no is None
+                and vote.outcome in ("angenommen", "abgelehnt", "überwiesen", "vertagt", "abgesetzt")):
+            # "Wer ist dafür? – 17. Gegenstimmen? – Keine. Enthaltungen? – 2. Damit ist … bestätigt."
+            vote.yes, vote.no, vote.abstain = tally["yes"], tally["no"], tally["abstain"]
+        tally.update(yes=None, no=None, abstain=None)
+        pending_kind = None
         since_call = None
         if wording is not None and vote.outcome == "angenommen" and len(items) == wording_at:
             vote.wording = wording
@@ -1127,6 +1172,7 @@ def extract(transcript: Transcript) -> Structure:
                     if reply and earlier in holder and position - at <= 2 and not _OPEN_VOTE.search(earlier.text):
                         holder.remove(earlier)
                 bare_in_segment = [b for b in bare_in_segment if b[1] in b[0]]
+            pending_kind = read_tally(sentence, tally, pending_kind)
             if is_vote_call(sentence):
                 since_call, items_at_call = 0, len(items)
             elif since_call is not None:
