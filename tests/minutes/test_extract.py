@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kreiswissen.minutes.extract import _CALL, called_numbers, extract, is_chair, result_outcome
+from kreiswissen.minutes.extract import _CALL, _counts, called_numbers, extract, is_chair, result_outcome
 from kreiswissen.minutes.model import AgendaHeading, Segment, Transcript
 
 
@@ -425,3 +425,10 @@ def test_figures_given_as_answers_to_the_questions_put_are_the_results_counts() 
     votes = [(i.number, v.yes, v.no, v.abstain) for i in extract(session).agenda_items for v in i.votes]
     # TOP 5: no figure for Ja was stated, so none is given (the extractor never infers a figure)
     assert votes == [("2", 17, 0, 2), ("3", 23, 6, None), ("4", 21, None, 1), ("5", None, None, None)]
+
+
+def test_each_figure_counts_once() -> None:
+    # speech recognition runs the answers together: "drei" is the Nein figure, "eins" the abstentions
+    assert _counts("wer stimmt zu vierzehn dagegen drei enthaltung eins") == {"yes": None, "no": 3, "abstain": 1}
+    assert _counts("zwölf ja zwei gegenstimmen drei enthaltungen") == {"yes": 12, "no": 2, "abstain": 3}
+    assert _counts("Enthaltungen keine, Gegenstimmen 2, dafür 12") == {"yes": 12, "no": 2, "abstain": 0}

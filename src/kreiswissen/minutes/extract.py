@@ -293,7 +293,8 @@ _COUNT = {
                       r"\bmit\s+Ja\s+haben\s+(?:sich\s+)?(\d{1,4})\b|"
                       r"(\d{1,4})\s+(?:Ja-Stimmen|Ja\s*Stimmen|Stimmen\s+dafür|(?:auf|mit)\s+Ja\b|Ja\b)",
                       re.IGNORECASE),
-    "no": re.compile(r"(?:mit\s+)?(?:Nein\b(?:-Stimmen)?|dagegen|Nein\s+haben\s+gestimmt)\s*:?\s*(\d{1,4})|"
+    "no": re.compile(r"(?:mit\s+)?(?:Nein\b(?:-Stimmen)?|dagegen|Gegenstimmen?|Nein\s+haben\s+gestimmt)"
+                     r"\s*:?\s*(\d{1,4})|"
                      r"\bmit\s+Nein\s+haben\s+(?:sich\s+)?(\d{1,4})\b|"
                      r"(\d{1,4})\s+(?:Nein-Stimmen|Nein\s*Stimmen|Gegenstimmen?|Stimmen\s+dagegen|(?:auf|mit)\s+Nein\b|"
                      r"Nein\b)", re.IGNORECASE),
@@ -632,9 +633,17 @@ def result_outcome(sentence: str, context: str = "", following: str = "") -> str
 def _counts(text: str) -> dict[str, int | None]:
     text = digits(text)  # "mit einunddreißig Ja-Stimmen", "Enthaltungen keine"
     found: dict[str, int | None] = {}
+    used: set[int] = set()  # a figure belongs to one count: "dagegen drei enthaltung eins" has 3 Nein, 1 Enthaltung
     for key, pattern in _COUNT.items():
+        found[key] = None
         m = pattern.search(text)
-        found[key] = int(next(g for g in m.groups() if g is not None)) if m else None
+        while m is not None:  # overlapping: "3 enthaltung" is refused, then "enthaltung 1" is found
+            group = next(i for i in range(1, (m.lastindex or 0) + 1) if m.group(i) is not None)
+            if m.start(group) not in used:
+                used.add(m.start(group))
+                found[key] = int(m.group(group))
+                break
+            m = pattern.search(text, m.start() + 1)
     ratio = _RATIO.search(text)
     if found["yes"] is None and found["no"] is None and ratio:  # "einstimmig, 24:0", "mit 18:6 Stimmen"
         yes, no = (ratio.group(1), ratio.group(2)) if ratio.group(1) else (ratio.group(3), ratio.group(4))
@@ -643,6 +652,16 @@ def _counts(text: str) -> dict[str, int | None]:
     if found["yes"] is None and for_votes:
         found["yes"] = int(for_votes.group(1))
     return found
+
+
+def as_in_source(text: str, last: str, source: str) -> str:
+    """A vote text made of sentences of one segment, as the segment has it (with the dash or the line break
+    between them): "Zehn Ja, zwei Nein. – Damit ist der Antrag angenommen." stays so."""
+    end = source.find(last)
+    if text in source or not text.endswith(last) or end < 0:
+        return text
+    start = source.rfind(text[: len(text) - len(last)].strip(), 0, end)
+    return source[start:end + len(last)] if start >= 0 else text
 
 
 def _vote(sentence: str, context: list[str], outcome: str, ref: SourceRef, local: int | None = None) -> Vote:
@@ -1113,12 +1132,14 @@ def extract(transcript: Transcript) -> Structure:
                     consent = (stated, False)
             if consent is not None and previous_consent is not None and _CONSENT_FOLLOW.search(sentence):
                 # "Das sehe ich nicht. Dann verfahren wir so.": one decision in two sentences.
-                previous_consent.text = f"{previous_consent.text} {sentence}"
+                previous_consent.text = f"{previous_consent.text} {original}"
                 consent_in_segment = previous_consent
             elif consent is not None:
-                vote = _vote(sentence, context, consent[0], segment.ref(), local)
+                # votes quote the transcript as it is ("Punkt Zehn"), not as read ("Punkt 10")
+                vote = _vote(original, context, consent[0], segment.ref(), local)
+                vote.text = as_in_source(vote.text, original, segment.text)
                 if consent[1] and context and context[-1].rstrip().endswith("?"):
-                    vote.text = f"{context[-1]} – {sentence}"  # the question put and the house's answer
+                    vote.text = f"{context[-1]} – {original}"  # the question put and the house's answer
                 # A consent stated in words ("Dann ist TOP 11 von der Tagesordnung abgesetzt", "Ich sehe
                 # Einvernehmen, damit ist die Resolution so beschlossen") after "Das ist nicht der Fall" is the one
                 # decision.
@@ -1150,7 +1171,8 @@ def extract(transcript: Transcript) -> Structure:
                     # A bare consent followed by a formal vote in the same breath only settled the wording of
                     # the motion then voted on: the vote is the decision.
                     absorb(position, by_result=True)
-                    vote = _vote(sentence, context, outcome, segment.ref(), local)
+                    vote = _vote(original, context, outcome, segment.ref(), local)
+                    vote.text = as_in_source(vote.text, original, segment.text)
                     vote.outcome_inferred = inferred
                     record(vote)
                     if bare_unanimous:  # "Das ist einstimmig. Der Zuschuss … ist beschlossen.": one decision
@@ -1177,7 +1199,7 @@ def extract(transcript: Transcript) -> Structure:
                 since_call, items_at_call = 0, len(items)
             elif since_call is not None:
                 since_call = since_call + 1 if since_call < 6 else None
-            context.append(sentence)
+            context.append(original)
             local += 1
         if bare_in_segment:
             last_bare = (bare_in_segment[-1][0], bare_in_segment[-1][1])
