@@ -712,9 +712,7 @@ def result_record(text: str, speaker: str | None) -> str | None:
     if speaker and _RESULT_LABEL.fullmatch(f"{speaker.strip()}: "):
         return f"{speaker.strip()}: {text.strip()}"
     found = _RESULT_LABEL.search(text)
-    if found is None or (found.start() > 0 and speaker is None):
-        return text[found.start():].strip() if found is not None else None
-    return text[found.start():].strip()
+    return text[found.start():].strip() if found is not None else None
 
 
 def record_outcome(text: str, context: str = "") -> str | None:
@@ -732,7 +730,7 @@ def record_outcome(text: str, context: str = "") -> str | None:
     if _MAJORITY.search(body) or re.search(r"\bMehrheit\b", body):
         if re.search(r"\babgelehnt\b", body, re.IGNORECASE):
             return "abgelehnt"
-        return "überwiesen" if _CONTEXT_REFERRAL.search(f"{context} {body}") else "angenommen"
+        return bare_tally_outcome(f"{context} {body}", body)
     return None
 
 
@@ -818,11 +816,15 @@ def bare_tally_outcome(around: str, sentence: str) -> str:
     return "überwiesen" if _CONTEXT_REFERRAL.search(around) else "angenommen"
 
 
-_CHAIRS_WORK = re.compile(r"^\W*(?:\w+\W+){0,3}?wer\b[^?]{0,120}(?:dafür|dagegen|zustimm|stimmt|enthält|Handzeichen|"
-                          r"Hand)|\bHandzeichen\b|\bGegenstimmen\s*\?|\bGegenprobe\b|\bEnthaltungen\s*\?|"
-                          r"\bich\s+rufe\b|\brufe\s+ich\b|"
-                          r"\bich\s+eröffne\b|\bich\s+schließe\s+die\s+(?:Sitzung|Aussprache|Debatte|Beratung)\b",
-                          re.IGNORECASE)
+# The chair's other acts: calling an item, opening or closing.
+_CHAIR_ACTS = re.compile(r"\bich\s+rufe\b|\brufe\s+ich\b|\bich\s+eröffne\b|"
+                         r"\bich\s+schließe\s+die\s+(?:Sitzung|Aussprache|Debatte|Beratung)\b", re.IGNORECASE)
+
+
+def chair_work(text: str) -> int:
+    """How many sentences of a contribution do the chair's work (call items, put questions to the vote, open or
+    close)."""
+    return sum(1 for sentence in _sentences(text) if is_vote_call(sentence) or _CHAIR_ACTS.search(sentence))
 
 
 def chairing_speakers(transcript: Transcript) -> set[str]:
@@ -830,14 +832,16 @@ def chairing_speakers(transcript: Transcript) -> set[str]:
     "Gegenstimmen?"), call items, open or close the session — at least three times, and at least a third as often
     as the busiest such speaker (a clerk's label such as "Sprecher 7" for the chair)."""
     work: dict[str, int] = {}
+    titled = 0  # the work of the speakers with a chair's title
     for segment in transcript.segments:
-        if segment.kind == "speech" and segment.speaker and not is_chair(segment.speaker):
-            found = sum(1 for sentence in _sentences(segment.text) if _CHAIRS_WORK.search(sentence))
-            if found:
-                work[segment.speaker] = work.get(segment.speaker, 0) + found
-    chair_work = sum(sum(1 for sentence in _sentences(s.text) if _CHAIRS_WORK.search(sentence))
-                     for s in transcript.segments if s.kind == "speech" and is_chair(s.speaker))
-    top = max([chair_work, *work.values()])
+        if segment.kind != "speech" or not segment.speaker:
+            continue
+        found = chair_work(segment.text)
+        if is_chair(segment.speaker):
+            titled += found
+        elif found:
+            work[segment.speaker] = work.get(segment.speaker, 0) + found
+    top = max([titled, *work.values()])
     return {speaker for speaker, n in work.items() if n >= 3 and n * 3 >= top}
 
 
@@ -1019,8 +1023,8 @@ def extract(transcript: Transcript) -> Structure:
         chair = (is_chair(segment.speaker) or segment.speaker in leaders) if chairs_known else True
         if chair:
             acting = None
-        elif segment.speaker and (segment.speaker == acting or _TAKES_CHAIR.search(segment.text) or sum(
-                1 for sentence in _sentences(segment.text) if _CHAIRS_WORK.search(sentence)) >= 2):
+        elif segment.speaker and (segment.speaker == acting or _TAKES_CHAIR.search(segment.text)
+                                  or chair_work(segment.text) >= 2):
             # A deputy chairs while the chair is excluded ("Dann rufe ich den Tagesordnungspunkt 5 auf"): acting
             # chair until the chair speaks again.
             acting, chair = segment.speaker, True
